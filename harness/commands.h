@@ -1,0 +1,18 @@
+/*
+ * commands.h: every `sparsemm <command>` is one function in harness/cmd_<command>.c with this
+ * signature: argv[0] is the command name; returns the process exit status.
+ */
+#ifndef SPARSEMM_COMMANDS_H
+#define SPARSEMM_COMMANDS_H
+
+typedef int (*command_fn)(int argc, char **argv);
+
+struct command {
+    const char *name;
+    command_fn run;
+    const char *summary;
+};
+
+int cmd_generate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * main.c: the `sparsemm` entry point. Dispatches to one command; each command parses its own
+ * options and prints its own --help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness/commands.h"
+
+static const struct command commands[] = {
+    {"generate", cmd_generate, "one answer for an image and a prompt, with timings"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: sparsemm <command> [options]   (sparsemm <command> --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sparsemm: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
