@@ -7,8 +7,9 @@
  * Tables are generated from Python's unicodedata by tools/unicode/gen_tables.py and committed
  * as engine/unicode_tables.c; the product never needs Python.
  *
- * Strings are UTF-8 in and out. Invalid UTF-8 bytes decode to U+FFFD one byte at a time
- * (what Python's errors="replace" does), so no input can crash the decoder.
+ * Strings are UTF-8 in and out. Invalid UTF-8 decodes to U+FFFD per maximal ill-formed subpart
+ * (usually one per byte; a truncated sequence such as E2 82 gives one), exactly what Python's
+ * errors="replace" and Rust's from_utf8_lossy do, so no input can crash the decoder.
  */
 #ifndef SPARSEMM_UNICODE_H
 #define SPARSEMM_UNICODE_H
