@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Name prefixes of each component, old (hub) layout first, then the one transformers >= 4.52
-   writes. */
+/* Name prefixes of each component: the hub layout first, then the layouts newer transformers
+   versions write (v5 also drops CLIP's "vision_model." level). */
 static const char *const LLAVA_TEXT[] = {"language_model.model.", "model.language_model.", NULL};
 static const char *const LLAVA_HEAD[] = {"language_model.", "", NULL};
-static const char *const LLAVA_VISION[] = {"vision_tower.vision_model.", "model.vision_tower.vision_model.", NULL};
+static const char *const LLAVA_VISION[] = {"vision_tower.vision_model.", "model.vision_tower.vision_model.",
+                                           "vision_tower.", "model.vision_tower.", NULL};
 static const char *const LLAVA_PROJ[] = {"multi_modal_projector.", "model.multi_modal_projector.", NULL};
 static const char *const LLAVA_TOP[] = {"", "model.", NULL};
 static const char *const QWEN_TEXT[] = {"model.", "model.language_model.", NULL};
