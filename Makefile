@@ -35,7 +35,7 @@ $(BUILD)/libsparsemm.a: $(LIB_OBJ)
 $(BUILD)/sparsemm: $(BUILD)/obj/harness/main.o $(BUILD)/libsparsemm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libsparsemm.a
+$(BUILD)/tests/%: tests/%.c tests/test_util.h tests/golden.h $(BUILD)/libsparsemm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsparsemm.a $(LDLIBS) -lcmocka
 
