@@ -14,5 +14,7 @@ struct command {
 };
 
 int cmd_generate(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 
 static const struct command commands[] = {
     {"generate", cmd_generate, "one answer for an image and a prompt, with timings"},
+    {"merge", cmd_merge, "join shard databases of a sweep into one"},
+    {"report", cmd_report, "result tables (markdown or CSV) from a results database"},
 };
 
 static void usage(FILE *f) {

@@ -60,7 +60,7 @@ static inline struct sample_result test_sample(char *key, size_t key_size, int i
     return r;
 }
 
-/* All rows as text, ordered by configuration key and sample key, without ids or timestamps.
+/* All sample and bench rows as sorted text lines, without ids or timestamps.
    Caller frees. */
 static inline char *test_db_dump(const char *path) {
     struct results_db *db;
@@ -72,7 +72,11 @@ static inline char *test_db_dump(const char *path) {
         " quote(s.score) || '|' || quote(s.prompt_tokens) || '|' || quote(s.kept_tokens) || '|' ||"
         " quote(s.kept_per_layer) || '|' || quote(s.prefill_ms) || '|' || quote(s.decode_ms_per_token) ||"
         " '|' || quote(s.kv_bytes) || '|' || quote(s.error)"
-        " FROM samples s JOIN runs r ON r.id = s.run_id ORDER BY r.config_key, s.sample_key";
+        " FROM samples s JOIN runs r ON r.id = s.run_id"
+        " UNION ALL SELECT 'bench|' || model_name || '|' || model_hash || '|' || method || '|' ||"
+        " method_params || '|' || budget || '|' || context_len || '|' || quote(prefill_ms) || '|' ||"
+        " quote(decode_ms_per_token) || '|' || quote(peak_rss_bytes) || '|' || quote(kv_bytes) FROM bench"
+        " ORDER BY 1";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(db->sql));
     size_t cap = 1 << 12, n = 0;
