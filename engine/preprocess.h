@@ -28,6 +28,10 @@ struct image_processor {
     int pinpoints[32][2];
     int min_pixels, max_pixels;   /* Qwen2-VL */
     int patch_size, merge_size, temporal_patch_size;
+    int size_h, size_w;           /* size {"height", "width"}: resize to exactly this (0 = unset;
+                                     then shortest_edge applies) */
+    uint8_t pad_rgb[3];           /* do_pad fill: int(255 * mean) per channel, as HF computes it */
+    char type[64];                /* the image processor class named in the file (for messages) */
 };
 
 /* Output of one image. For CLIP: n_crops = 1. For LLaVA-NeXT: n_crops = 1 + tiles, crop 0 is
@@ -42,9 +46,17 @@ struct pixel_values {
     float *data;                          /* owned */
 };
 
-/* Read preprocessor_config.json; unknown processor types are an error naming the type. */
+/* Read preprocessor_config.json; unknown processor types are an error naming the type.
+   The kind comes from image_processor_type (a "Fast" or "Pil" suffix is accepted: the
+   configuration means the same; the pixels are always the slow processor's), else
+   feature_extractor_type, else processor_class. Missing keys take the defaults of the
+   transformers class. do_pad means pad-to-square before resizing and is honoured only for
+   LlavaImageProcessor (for the others it pads batches, a no-op for one image). Only
+   resample = 3 (BICUBIC) is supported; anything else is an error. */
 int image_processor_load(struct image_processor *p, const char *path, struct error *err);
-/* Run the processor on one decoded image. */
+/* Run the processor on one decoded image. out is filled on success (free with
+   pixel_values_free); for Qwen2-VL, n_crops is 0 and channels/height/width give the resized
+   image the patch rows were cut from. */
 int image_processor_run(const struct image_processor *p, const struct image *img,
                         struct pixel_values *out, struct error *err);
 void pixel_values_free(struct pixel_values *pv);
@@ -55,6 +67,28 @@ void llava_next_select_best_resolution(int h, int w, const int (*pinpoints)[2], 
    resolution, tile size and patch grid (e.g. 336 and 24): cur_h*(cur_w+1) + grid*grid. Also
    returns the unpadded feature grid (rows, cols). */
 int llava_next_num_image_tokens(int h, int w, int best_h, int best_w, int tile, int grid, int *rows, int *cols);
+/* Qwen2-VL's smart_resize (research/models.md 5.3, with the max(factor, ...) guard of current
+   transformers). Returns -1 when the aspect ratio exceeds 200 or a side is not positive, as
+   transformers raises. */
 int qwen2vl_smart_resize(int h, int w, int factor, int min_pixels, int max_pixels, int *out_h, int *out_w);
+
+/* The per-kind pipelines image_processor_run dispatches to (engine/preprocess_clip.c,
+   engine/preprocess_llava_next.c, engine/preprocess_qwen2vl.c). */
+int preprocess_clip(const struct image_processor *p, const struct image *img, struct pixel_values *out,
+                    struct error *err);
+int preprocess_llava_next(const struct image_processor *p, const struct image *img, struct pixel_values *out,
+                          struct error *err);
+int preprocess_qwen2vl(const struct image_processor *p, const struct image *img, struct pixel_values *out,
+                       struct error *err);
+
+/* Steps shared by the pipelines (engine/preprocess.c, engine/preprocess_clip.c). */
+/* CLIP's geometric steps on 8-bit pixels: resize (to size_h x size_w, or the shortest edge to
+   shortest_edge with the long edge int(shortest_edge * long / short)) then center crop to
+   crop_h x crop_w (zero-padded when the image is smaller), each when enabled. out is
+   allocated. */
+void preprocess_resize_crop(const struct image_processor *p, const struct image *img, struct image *out);
+/* Rescale (u8 * rescale_factor in double, then f32) and normalise ((x - mean) / std in f32),
+   each when enabled, into channel-first floats. out: [3][img->h][img->w]. */
+void preprocess_to_chw(const struct image_processor *p, const struct image *img, float *out);
 
 #endif

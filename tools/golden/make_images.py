@@ -228,6 +228,135 @@ def jpeg_encode_table():
     return rows
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Image processors. The configs follow the hub files (llava-hf/llava-1.5-7b-hf,
+# llava-hf/llava-v1.6-vicuna-7b-hf, Qwen/Qwen2-VL-7B-Instruct) with small sizes in most cases so
+# the stored arrays stay small; the full-size cases store hashes and a subsample.
+# Inputs are PIL's convert("RGB") of the source files: transformers 5 composites transparent
+# images onto white in convert_to_rgb, transformers 4 (and PIL's convert) drops alpha; our
+# decoder does the latter, so the processors get the RGB image (a no-op for opaque sources).
+
+CLIP_BASE = {
+    "do_center_crop": True, "do_convert_rgb": True, "do_normalize": True, "do_rescale": True,
+    "do_resize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "rescale_factor": 0.00392156862745098,
+}
+PINPOINTS_336 = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
+SMALL = ["rgb_37x23.png", "photo_640x480.jpg", "prog_299x517.jpg", "tall_40x300.png", "wide_300x40.jpg",
+         "tiny_5x7.png", "gray_101x77.jpg", "cmyk_33x21.jpg", "rgba_29x31.png"]
+BIG = ["photo_640x480.jpg", "prog_299x517.jpg"]
+
+PROCESSOR_CASES = [
+    ("clip32", CLIPImageProcessorPil, dict(CLIP_BASE, image_processor_type="CLIPImageProcessor",
+     processor_class="LlavaProcessor", size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), SMALL),
+    ("clip_pad_crop", CLIPImageProcessorPil, dict(CLIP_BASE, image_processor_type="CLIPImageProcessor",
+     size={"shortest_edge": 24}, crop_size={"height": 31, "width": 21}), ["rgb_37x23.png", "tall_40x300.png", "tiny_5x7.png"]),
+    ("clip_hw_nocrop", CLIPImageProcessorPil, dict(CLIP_BASE, image_processor_type="CLIPImageProcessor",
+     size={"height": 20, "width": 28}, do_center_crop=False, do_normalize=False), ["rgb_37x23.png", "wide_300x40.jpg"]),
+    ("clip336", CLIPImageProcessorPil, dict(CLIP_BASE, image_processor_type="CLIPImageProcessor",
+     processor_class="LlavaProcessor", size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}), BIG),
+    ("llava_pad32", LlavaImageProcessorPil, dict(CLIP_BASE, image_processor_type="LlavaImageProcessor", do_pad=True,
+     size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+     ["rgb_37x23.png", "photo_640x480.jpg", "tall_40x300.png", "wide_300x40.jpg", "tiny_5x7.png",
+      "rgb16_adam7_15x10.png"]),  # 15x10: an odd padding margin
+    ("llava_pad336", LlavaImageProcessorPil, dict(CLIP_BASE, image_processor_type="LlavaImageProcessor", do_pad=True,
+     size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}), ["photo_640x480.jpg"]),
+    ("llava_next28", LlavaNextImageProcessorPil, dict(CLIP_BASE, image_processor_type="LlavaNextImageProcessor",
+     processor_class="LlavaNextProcessor", do_pad=True, size={"shortest_edge": 28},
+     crop_size={"height": 28, "width": 28}, image_grid_pinpoints=[[h // 12, w // 12] for h, w in PINPOINTS_336]),
+     ["rgb_37x23.png", "photo_640x480.jpg", "prog_299x517.jpg", "tall_40x300.png", "wide_300x40.jpg", "tiny_5x7.png"]),
+    ("llava_next336", LlavaNextImageProcessorPil, dict(CLIP_BASE, image_processor_type="LlavaNextImageProcessor",
+     processor_class="LlavaNextProcessor", do_pad=True, size={"shortest_edge": 336},
+     crop_size={"height": 336, "width": 336}, image_grid_pinpoints=PINPOINTS_336), BIG),
+    ("qwen2vl_p2", Qwen2VLImageProcessorPil, dict(CLIP_BASE, image_processor_type="Qwen2VLImageProcessor",
+     processor_class="Qwen2VLProcessor", do_center_crop=None, min_pixels=64, max_pixels=1024, patch_size=2,
+     merge_size=2, temporal_patch_size=2), SMALL[:7]),
+    ("qwen2vl", Qwen2VLImageProcessorPil, dict(CLIP_BASE, image_processor_type="Qwen2VLImageProcessor",
+     processor_class="Qwen2VLProcessor", do_center_crop=None, min_pixels=3136, max_pixels=12845056, patch_size=14,
+     merge_size=2, temporal_patch_size=2), BIG),
+    ("qwen2vl_max", Qwen2VLImageProcessorPil, dict(CLIP_BASE, image_processor_type="Qwen2VLImageProcessor",
+     processor_class="Qwen2VLProcessor", do_center_crop=None, min_pixels=3136, max_pixels=28 * 28 * 64,
+     patch_size=14, merge_size=2, temporal_patch_size=2), ["photo_640x480.jpg"]),
+]
+
+
+def write_f32(path, arr, extra):
+    arr = np.ascontiguousarray(arr, dtype="<f4")
+    flat = arr.reshape(-1)
+    full = flat.size <= FULL_LIMIT
+    stride = 1 if full else max(1, flat.size // SAMPLES)
+    kept = flat[::stride]
+    header = dict({"magic": MAGIC, "version": VERSION, "shape": list(arr.shape), "full": full,
+                   "count": int(kept.size), "stride": stride, "fnv1a64": fnv1a64(arr.tobytes())}, **extra)
+    with open(path, "wb") as f:
+        f.write(json.dumps(header).encode() + b"\n")
+        f.write(kept.tobytes())
+
+
+def processor_cases():
+    rows = []
+    for name, cls, config, images in PROCESSOR_CASES:
+        cdir = os.path.join(OUT, "proc", name)
+        os.makedirs(cdir)
+        config = {k: v for k, v in config.items() if v is not None}
+        with open(os.path.join(cdir, "preprocessor_config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+        proc = cls.from_pretrained(cdir)
+        for image in images:
+            rgb = Image.fromarray(pil_rgb(image))
+            out = proc(images=rgb, return_tensors="np")
+            pv = out["pixel_values"]
+            extra = {}
+            if "image_grid_thw" in out:
+                extra["grid_thw"] = [int(x) for x in out["image_grid_thw"][0]]
+            else:
+                pv = pv[0]  # [crops][3][h][w] (LLaVA-NeXT) or [3][h][w] (CLIP)
+                if pv.ndim == 3:
+                    pv = pv[None]
+            base = os.path.splitext(image)[0]
+            write_f32(os.path.join(cdir, base + ".f32"), pv, extra)
+            rows.append({"case": name, "file": image, "pixels": f"proc/{name}/{base}.f32"})
+    return rows
+
+
+def llava_next_token_table():
+    """Token counts from transformers' own LlavaNextProcessor methods (not a reimplementation)."""
+    class Fake:
+        patch_size = 14
+        num_additional_image_tokens = 1
+        vision_feature_select_strategy = "default"
+        image_processor = type("IP", (), {"image_grid_pinpoints": PINPOINTS_336})()
+        _get_unpadded_features = LlavaNextProcessor._get_unpadded_features
+    fake = Fake()
+    rows = []
+    sizes = [(336, 336), (899, 1024), (480, 640), (517, 299), (40, 300), (300, 40), (672, 672), (1, 1),
+             (200, 1000), (1000, 200), (224, 224), (2000, 3000), (457, 123), (123, 457), (337, 1009), (700, 701),
+             (336, 1007), (1080, 1920), (1920, 1080), (5, 7), (768, 1024), (600, 800)]
+    for h, w in sizes:
+        bh, bw = select_best_resolution((h, w), PINPOINTS_336)
+        n = LlavaNextProcessor._get_number_of_features(fake, h, w, 336, 336) - 1
+        cur_rows, newlines = LlavaNextProcessor._get_unpadded_features(fake, h, w, 24, 24, bh // 336, bw // 336)
+        rows.append({"h": h, "w": w, "best_h": bh, "best_w": bw, "tokens": n, "rows": newlines,
+                     "cols": cur_rows // newlines})
+    return rows
+
+
+def smart_resize_table():
+    rows = []
+    cases = [(480, 640, 3136, 12845056), (480, 640, 3136, 602112), (42, 70, 3136, 12845056), (70, 42, 10, 10 ** 9),
+             (899, 1024, 3136, 602112), (4000, 3000, 3136, 602112), (10, 10, 3136, 12845056), (5, 7, 3136, 1003520),
+             (28, 5600, 3136, 12845056), (10, 2001, 3136, 12845056), (10, 2000, 3136, 12845056),
+             (1, 1, 3136, 1003520), (299, 517, 3136, 12845056), (1080, 1920, 3136, 50176), (14, 14, 784, 784)]
+    for h, w, lo, hi in cases:
+        try:
+            rh, rw = smart_resize(h, w, 28, lo, hi)
+            rows.append({"h": h, "w": w, "min_pixels": lo, "max_pixels": hi, "out_h": rh, "out_w": rw})
+        except ValueError:
+            rows.append({"h": h, "w": w, "min_pixels": lo, "max_pixels": hi, "error": True})
+    return rows
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -239,6 +368,9 @@ def main():
         "decode": decode_table(names),
         "resize": resize_table(),
         "jpeg_encode": jpeg_encode_table(),
+        "processors": processor_cases(),
+        "llava_next_tokens": llava_next_token_table(),
+        "qwen2vl_smart_resize": smart_resize_table(),
     }
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
