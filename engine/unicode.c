@@ -132,6 +132,11 @@ int uni_is_space(uint32_t cp) { return in_ranges(uni_white_space, uni_white_spac
 
 int py_is_space(uint32_t cp) { return in_ranges(uni_py_space, uni_py_space_len, cp); }
 
+int uni_is_word(uint32_t cp) {
+    if (cp < 0x80) return (cp | 0x20) - 'a' < 26 || cp - '0' < 10 || cp == '_';
+    return in_ranges(uni_word, uni_word_len, cp);
+}
+
 static int ccc_of(uint32_t cp) {
     if (cp < 0x300) return 0;
     size_t lo = 0, hi = uni_ccc_len;

@@ -34,6 +34,7 @@ int uni_is_letter(uint32_t cp);      /* \p{L}: Lu Ll Lt Lm Lo */
 int uni_is_number(uint32_t cp);      /* \p{N}: Nd Nl No */
 int uni_is_space(uint32_t cp);       /* \s as the regex engines treat it (White_Space) */
 int py_is_space(uint32_t cp);        /* Python str.isspace(): what split()/strip() use */
+int uni_is_word(uint32_t cp);        /* \w of Rust's regex crate: Alphabetic, M, Nd, Pc, Join_Control */
 
 /* Python str.lower() / str.upper() on UTF-8 (full mappings: 'İ' lowers to 2 code points,
    'ß' uppers to "SS"). Caller frees. */

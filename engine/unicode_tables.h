@@ -21,6 +21,7 @@ struct uni_comp { uint32_t a, b, c; };                    /* a b -> c, sorted by
 #define UNI_TABLE(type, name) extern const type name[]; extern const size_t name##_len;
 UNI_TABLE(struct uni_range, uni_letter)
 UNI_TABLE(struct uni_range, uni_number)
+UNI_TABLE(struct uni_range, uni_word)
 UNI_TABLE(struct uni_range, uni_white_space)
 UNI_TABLE(struct uni_range, uni_py_space)
 UNI_TABLE(struct uni_range, uni_case_ignorable)

@@ -150,6 +150,10 @@ static void test_hand_picked(void **state) {
     assert_true(uni_is_number(0x2160));   /* Roman numeral one: Nl */
     assert_true(uni_is_number(0x00BD));   /* ½: No */
     assert_false(uni_is_number(0x1F600));
+    /* Rust regex \w (used for added tokens' single_word): letters, marks, Nd, Nl, Pc, ZWJ. */
+    assert_true(uni_is_word('_') && uni_is_word('7') && uni_is_word(0xE9) && uni_is_word(0x301));
+    assert_true(uni_is_word(0x0663) && uni_is_word(0x2160) && uni_is_word(0x200D) && uni_is_word(0x24B6));
+    assert_false(uni_is_word('-') || uni_is_word(' ') || uni_is_word(0x00BD) || uni_is_word(0x1F600));
     assert_false(uni_is_letter(0x1F600));
 }
 

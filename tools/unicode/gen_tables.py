@@ -22,6 +22,20 @@ WHITE_SPACE = [(0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 
                (0x3000, 0x3000)]
 
 
+# Other_Alphabetic code points whose general category is So (the circled and squared Latin
+# letters; Unicode PropList.txt). The rest of Other_Alphabetic is Mn/Mc, already inside \p{M}.
+OTHER_ALPHABETIC_SO = [(0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189)]
+
+
+def is_word(cp):
+    """Rust regex's Unicode \\w (what TK's single_word test uses): Alphabetic, \\p{M},
+    \\p{Nd}, \\p{Pc}, Join_Control. Alphabetic = L + Nl + Other_Alphabetic."""
+    cat = unicodedata.category(chr(cp))
+    if cat[0] in 'LM' or cat in ('Nd', 'Nl', 'Pc') or cp in (0x200C, 0x200D):
+        return True
+    return any(lo <= cp <= hi for lo, hi in OTHER_ALPHABETIC_SO)
+
+
 def is_surrogate(cp):
     return 0xD800 <= cp <= 0xDFFF
 
@@ -178,6 +192,7 @@ struct uni_comp { uint32_t a, b, c; };                    /* a b -> c, sorted by
 #define UNI_TABLE(type, name) extern const type name[]; extern const size_t name##_len;
 UNI_TABLE(struct uni_range, uni_letter)
 UNI_TABLE(struct uni_range, uni_number)
+UNI_TABLE(struct uni_range, uni_word)
 UNI_TABLE(struct uni_range, uni_white_space)
 UNI_TABLE(struct uni_range, uni_py_space)
 UNI_TABLE(struct uni_range, uni_case_ignorable)
@@ -202,6 +217,7 @@ def main():
            '#include "engine/unicode_tables.h"', '']
     out.append(emit_ranges('uni_letter', category_ranges('L')))
     out.append(emit_ranges('uni_number', category_ranges('N')))
+    out.append(emit_ranges('uni_word', ranges(is_word)))
     out.append(emit_ranges('uni_white_space', WHITE_SPACE))
     out.append(emit_ranges('uni_py_space', ranges(lambda cp: chr(cp).isspace())))
     ign, cased = sigma_tables()
