@@ -11,6 +11,7 @@
  */
 #include "engine/preprocess.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engine/json.h"

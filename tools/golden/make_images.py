@@ -21,7 +21,6 @@ Hashes are 64-bit FNV-1a (engine/util.c fnv1a64) of the exact bytes, written as 
 """
 import io
 import json
-import math
 import os
 import shutil
 import struct
