@@ -7,7 +7,7 @@
  * Conversion to RGB follows PIL's Image.convert("RGB") for the modes these decoders produce:
  * grayscale replicated, alpha dropped (no compositing), palette expanded, 16-bit reduced to 8.
  * (transformers 5's convert_to_rgb composites transparent images onto white instead;
- * transformers 4, which the reference runs used, calls convert("RGB") as we do.)
+ * transformers 4 (research/models.md 2.6) calls convert("RGB") as we do.)
  */
 #ifndef SPARSEMM_IMAGE_H
 #define SPARSEMM_IMAGE_H
