@@ -1,11 +1,12 @@
 /*
  * image.h: decoded 8-bit RGB images, JPEG (libjpeg-turbo) and PNG (libpng) in and out, and
- * Pillow's BICUBIC resize reproduced bit for bit (fixed-point, two passes, horizontal first,
+ * Pillow's BICUBIC resize reproduced bit for bit (fixed-point, two passes in Pillow's order,
  * antialiasing support when downscaling), because every HF image processor we follow resizes
  * through Pillow and the golden tests compare pixels to 1e-6.
  *
  * Conversion to RGB follows PIL's Image.convert("RGB") for the modes these decoders produce:
- * grayscale replicated, alpha dropped (no compositing), palette expanded, 16-bit reduced to 8.
+ * grayscale replicated, alpha dropped (no compositing), palette expanded, 16-bit reduced to 8
+ * (the high byte; 16-bit grayscale clamps to 255 instead, as Pillow's I;16 conversion does).
  * (transformers 5's convert_to_rgb composites transparent images onto white instead;
  * transformers 4 (research/models.md 2.6) calls convert("RGB") as we do.)
  */
