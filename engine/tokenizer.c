@@ -10,10 +10,12 @@
  * Decoding maps ids to token strings (added tokens first, as TK's simple_id_to_token), drops
  * special ones when asked, and runs the decoder chain (tokenizer_decode.c).
  *
- * tokenizer_config.json: when it sets add_bos_token or add_eos_token, the post-processor becomes
- * "[bos] $A [eos]" from those flags (absent flag = false) and its bos_token/eos_token, which is what
- * transformers' TokenizersBackend (LlamaTokenizerFast) does in update_post_processor(); otherwise
- * the file's post_processor is used as is.
+ * tokenizer_config.json gives bos_token/eos_token and chat_template. Its add_bos_token and
+ * add_eos_token are ignored, as transformers 5 does whenever a tokenizer.json exists (it pops them
+ * in PreTrainedTokenizerBase._from_pretrained and keeps the file's post_processor; checked on
+ * 5.23 by the metaspace_always_unk fixture, whose config asks for an EOS that is not added).
+ * transformers 4's LlamaTokenizerFast rebuilt "[bos] $A [eos]" from them instead; for the
+ * llava-hf files (add_bos_token true, add_eos_token false, template "<s> $A") both agree.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,12 +328,6 @@ static int load_config(struct tokenizer *t, const char *json_path, struct error 
     if (!cfg) rc = -1;
     if (!rc) rc = config_token(t, cfg, "bos_token", path, &t->bos_id, err);
     if (!rc) rc = config_token(t, cfg, "eos_token", path, &t->eos_id, err);
-    if (!rc && (cJSON_GetObjectItemCaseSensitive(cfg, "add_bos_token") ||
-                cJSON_GetObjectItemCaseSensitive(cfg, "add_eos_token"))) {
-        t->prefix.n = t->suffix.n = 0;
-        if (json_bool(cfg, "add_bos_token", 0) && t->bos_id >= 0) ids_push(&t->prefix, t->bos_id);
-        if (json_bool(cfg, "add_eos_token", 0) && t->eos_id >= 0) ids_push(&t->suffix, t->eos_id);
-    }
     const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(cfg, "chat_template"), *e;
     if (!rc && cJSON_IsString(tpl)) t->chat_template = xstrdup(tpl->valuestring);
     if (!rc && cJSON_IsArray(tpl)) { /* [{"name": "default", "template": ...}, ...] */

@@ -327,9 +327,9 @@ static int word_to_syms(const struct bpe *m, const char *w, size_t len, struct s
         size_t cl = (size_t)utf8_decode(w + i, len - i, &cp);
         int first = i == 0, last = i + cl == len;
         size_t k = 0;
-        if (!first) memcpy(key, m->prefix, np), k = np;
+        if (!first && np) memcpy(key, m->prefix, np), k = np;
         memcpy(key + k, w + i, cl), k += cl;
-        if (last) memcpy(key + k, m->suffix, ns), k += ns;
+        if (last && ns) memcpy(key + k, m->suffix, ns), k += ns;
         int32_t id = strmap_get(&m->map, key, k);
         if (id >= 0) {
             if (unk >= 0) add_sym(syms, &n, cap, unk, unk_len), unk = -1;

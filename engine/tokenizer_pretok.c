@@ -223,19 +223,24 @@ static void metaspace(const struct pretok_step *st, const struct piece *in, stru
     free(buf);
 }
 
+/* Words are cut at the byte offsets of the matched code points, so ill-formed UTF-8 (one U+FFFD
+   for several bytes) passes through byte for byte. */
 static void qwen2_split(const struct piece *in, struct pieces *out) {
-    size_t n;
-    uint32_t *cps = utf8_to_cps(in->s, in->len, &n);
-    size_t byte = 0;
+    uint32_t *cps = xmalloc((in->len + 1) * sizeof *cps);
+    size_t *off = xmalloc((in->len + 1) * sizeof *off); /* [n + 1] byte offset of each code point */
+    size_t n = 0;
+    for (size_t b = 0; b < in->len; n++) {
+        off[n] = b;
+        b += (size_t)utf8_decode(in->s + b, in->len - b, &cps[n]);
+    }
+    off[n] = in->len;
     for (size_t i = 0; i < n;) {
-        size_t end = qwen2_regex_match(cps, n, i), nb = 0;
-        char tmp[4];
-        for (size_t k = i; k < end; k++) nb += (size_t)utf8_encode(cps[k], tmp);
-        pieces_push(out, in->s + byte, nb, in->at_start && i == 0);
-        byte += nb;
+        size_t end = qwen2_regex_match(cps, n, i);
+        pieces_push(out, in->s + off[i], off[end] - off[i], in->at_start && i == 0);
         i = end;
     }
     free(cps);
+    free(off);
 }
 
 static void byte_level(const struct pretok_step *st, const struct piece *in, struct pieces *out) {

@@ -10,6 +10,9 @@ It writes tests/fixtures/tokenizers/<name>/{tokenizer.json, tokenizer_config.jso
   llama_metaspace the same model, legacy=False form (Metaspace pre-tokenizer, prepend_scheme
                   "first", split false; merges as [a, b] pairs)
   llama_added     llama_legacy plus added tokens with lstrip/rstrip/single_word/normalized set
+  metaspace_always_unk, metaspace_never_nofuse
+                  the llama_metaspace vocabulary without byte fallback (unk, fused or not),
+                  Metaspace "always"/"never" with split, other decoders and post-processors
   qwen2           Qwen2-style byte-level BPE: NFC, the Qwen2 split regex (isolated), ByteLevel,
                   and the Qwen2-VL special tokens
 (the layouts are those of shared/research/models.md sections 6.3, 6.4 and 5.6).
@@ -18,8 +21,9 @@ Other tools import the builders: build_llama_tokenizer(), build_qwen2_tokenizer(
 save_tokenizer_dir() return/save `tokenizers.Tokenizer` objects for the golden models and the
 small-model training recipe.
 
-Every reference output comes from `tokenizers.Tokenizer`; the script also asserts that
-transformers' AutoTokenizer loaded from each directory gives the same ids and strings.
+Reference outputs come from `tokenizers.Tokenizer`, and the script asserts that transformers'
+AutoTokenizer loaded from each directory gives the same ids and strings; ids with special tokens
+come from transformers, which applies tokenizer_config.json's add_bos_token/add_eos_token.
 """
 import json
 import os
@@ -289,7 +293,10 @@ def random_cases(specials, seed, n=60):
     return out
 
 
-def reference_cases(tok, texts, specials):
+def reference_cases(tok, hf, texts, specials, config_suffix=()):
+    """Ids and strings from `tokenizers` (tok), except ids_special, which come from transformers
+    (hf) because its tokenizer_config.json handling is what the C code follows; they must equal
+    tok's ids plus config_suffix. transformers must agree with tok on everything else."""
     cases = []
     for text in texts:
         entry = {'text': text}
@@ -297,40 +304,47 @@ def reference_cases(tok, texts, specials):
         if tok.pre_tokenizer is not None and not any(sp in text for sp in specials):
             normalized = tok.normalizer.normalize_str(text) if tok.normalizer else text
             entry['words'] = [w for w, _ in tok.pre_tokenizer.pre_tokenize_str(normalized)]
-        ids_special = tok.encode(text, add_special_tokens=True).ids
         entry['ids'] = tok.encode(text, add_special_tokens=False).ids
+        ids_special = hf(text, add_special_tokens=True)['input_ids']
+        assert ids_special == tok.encode(text, add_special_tokens=True).ids + list(config_suffix), text
+        assert hf(text, add_special_tokens=False)['input_ids'] == entry['ids'], text
         entry['ids_special'] = ids_special
         entry['decode'] = tok.decode(ids_special, skip_special_tokens=False)
         entry['decode_skip'] = tok.decode(ids_special, skip_special_tokens=True)
+        assert hf.decode(ids_special, skip_special_tokens=False) == entry['decode'], text
+        assert hf.decode(ids_special, skip_special_tokens=True) == entry['decode_skip'], text
         entry['decode_each'] = [tok.decode([i], skip_special_tokens=False) for i in ids_special]
         cases.append(entry)
     return cases
 
 
-def check_transformers(out_dir, tok, cases):
-    """transformers must agree with the `tokenizers` reference: it is what runs the models."""
+def write_fixture(name, tok, config, texts, specials, merges_as_strings=False, config_suffix=()):
     from transformers import AutoTokenizer
-    hf = AutoTokenizer.from_pretrained(out_dir)
-    for c in cases:
-        got = hf(c['text'], add_special_tokens=True)['input_ids']
-        assert got == c['ids_special'], (out_dir, c['text'], got, c['ids_special'])
-        assert hf(c['text'], add_special_tokens=False)['input_ids'] == c['ids'], (out_dir, c['text'])
-        assert hf.decode(c['ids_special'], skip_special_tokens=False) == c['decode'], (out_dir, c['text'])
-        assert hf.decode(c['ids_special'], skip_special_tokens=True) == c['decode_skip'], (out_dir, c['text'])
-
-
-def write_fixture(name, tok, config, texts, specials, merges_as_strings=False):
     out_dir = os.path.join(FIXTURES, name)
     save_tokenizer_dir(tok, out_dir, config, merges_as_strings)
-    # Reference from the saved file, exactly what the C code will read.
+    # References from the saved files, exactly what the C code will read.
     saved = Tokenizer.from_file(os.path.join(out_dir, 'tokenizer.json'))
-    cases = reference_cases(saved, texts, specials)
-    check_transformers(out_dir, saved, cases)
+    hf = AutoTokenizer.from_pretrained(out_dir)
+    cases = reference_cases(saved, hf, texts, specials, config_suffix)
     with open(os.path.join(out_dir, 'cases.json'), 'w', encoding='utf-8') as f:
         json.dump({'generator': 'tools/golden/make_tokenizers.py', 'cases': cases}, f, ensure_ascii=False,
                   indent=0)
         f.write('\n')
     print('%s: vocab %d, %d cases' % (name, saved.get_vocab_size(), len(cases)), file=sys.stderr)
+
+
+def variant(tok, byte_fallback, fuse_unk, pre_tokenizer, decoder, post_processor):
+    """The same vocabulary and merges with other model flags and pipeline pieces: the
+    tokenizer.json options real files use beyond the two Llama forms."""
+    data = json.loads(tok.to_str())
+    data['model']['byte_fallback'] = byte_fallback
+    data['model']['fuse_unk'] = fuse_unk
+    out = Tokenizer.from_str(json.dumps(data))
+    out.normalizer = None
+    out.pre_tokenizer = pre_tokenizer
+    out.decoder = decoder
+    out.post_processor = post_processor
+    return out
 
 
 def main():
@@ -353,6 +367,28 @@ def main():
     added_specials = llama_specials + ['<mask>', '[R]', 'word', 'hello world']
     texts = ADDED_CASES + random_cases(added_specials, seed=2)
     write_fixture('llama_added', added, llama_tokenizer_config(added), texts, added_specials, merges_as_strings=True)
+
+    # No byte fallback, so characters outside the vocabulary become <unk> (fused, then not);
+    # Metaspace "always" and "never" with split=true; the Metaspace decoder; a
+    # file template with "</s>". The first config asks for add_eos_token, which transformers 5
+    # ignores because tokenizer.json exists (tokenization_utils_base.py pops add_bos_token and
+    # add_eos_token): the reference check below fails if that ever changes.
+    short_texts = COMMON_CASES + LLAMA_CASES[-15:] + random_cases(llama_specials, seed=4, n=30)
+    always = variant(meta, False, True,
+                     pre_tokenizers.Metaspace(replacement=SPIECE, prepend_scheme='always', split=True),
+                     decoders.Metaspace(replacement=SPIECE, prepend_scheme='always', split=True),
+                     processors.TemplateProcessing(single='<s> $A', special_tokens=[('<s>', 1)]))
+    config = llama_tokenizer_config(always)
+    config['add_eos_token'] = True
+    write_fixture('metaspace_always_unk', always, config, short_texts, llama_specials)
+
+    never = variant(meta, False, False,
+                    pre_tokenizers.Metaspace(replacement=SPIECE, prepend_scheme='never', split=True),
+                    decoders.Sequence([decoders.Replace(SPIECE, ' '), decoders.Fuse(), decoders.Strip(' ', 1, 0)]),
+                    processors.TemplateProcessing(single='<s> $A </s>', special_tokens=[('<s>', 1), ('</s>', 2)]))
+    config = llama_tokenizer_config(never)
+    del config['add_bos_token'], config['add_eos_token']
+    write_fixture('metaspace_never_nofuse', never, config, short_texts, llama_specials)
 
     qwen = build_qwen2_tokenizer(lines)
     write_fixture('qwen2', qwen, qwen2_tokenizer_config(qwen), QWEN2_CASES + random_cases(QWEN2_SPECIAL_TOKENS, 3),
