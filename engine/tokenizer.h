@@ -17,8 +17,10 @@
 
 struct tokenizer; /* opaque */
 
-/* Load tokenizer.json (and, if present next to it, tokenizer_config.json for add_bos_token /
-   add_eos_token and chat_template). Errors name the file and field. */
+/* Load tokenizer.json (and, if present next to it, tokenizer_config.json for bos_token /
+   eos_token and chat_template). Errors name the file and field. Which special tokens encode adds
+   comes from tokenizer.json's post_processor: like transformers 5, the config's add_bos_token /
+   add_eos_token are ignored when a tokenizer.json exists. */
 struct tokenizer *tokenizer_load(const char *tokenizer_json_path, struct error *err);
 void tokenizer_free(struct tokenizer *t);
 
@@ -36,10 +38,11 @@ char *tokenizer_decode(const struct tokenizer *t, const int32_t *ids, int n, int
 const char *tokenizer_id_to_piece(const struct tokenizer *t, int32_t id);
 /* Id of an exact vocabulary or added-token string, or -1. */
 int32_t tokenizer_piece_to_id(const struct tokenizer *t, const char *piece);
-int tokenizer_vocab_size(const struct tokenizer *t); /* including added tokens */
+int tokenizer_vocab_size(const struct tokenizer *t); /* 1 + largest id, added tokens included */
 int tokenizer_is_special(const struct tokenizer *t, int32_t id);
 
-/* Special ids from the files (-1 when absent). */
+/* Special ids: bos_token / eos_token of tokenizer_config.json (-1 when null or absent); without
+   that file, the post-processor's tokens before / after the text. */
 int32_t tokenizer_bos_id(const struct tokenizer *t);
 int32_t tokenizer_eos_id(const struct tokenizer *t);
 /* chat_template string from tokenizer_config.json, or NULL. */

@@ -194,7 +194,12 @@ def build_qwen2_tokenizer(lines, vocab_size=1000, special_tokens=tuple(QWEN2_SPE
 
 
 def llama_tokenizer_config(tok, extra_special_tokens=('<image>', '<pad>')):
-    """tokenizer_config.json as llava-hf ships it, minus the chat template."""
+    """tokenizer_config.json as llava-hf ships it, minus the chat template, and with
+    tokenizer_class TokenizersBackend (the real files say LlamaTokenizer). transformers 5's
+    LlamaTokenizer class rebuilds the pipeline from vocab and merges with a Metaspace
+    pre-tokenizer, so it ignores a legacy file's Prepend/Replace normalizer and encodes
+    differently (spaces, text after special tokens); TokenizersBackend runs tokenizer.json as is,
+    like `tokenizers` and the C code."""
     added = {}
     for t in ['<unk>', '<s>', '</s>'] + list(extra_special_tokens):
         added[str(tok.token_to_id(t))] = {'content': t, 'lstrip': False, 'normalized': False, 'rstrip': False,
