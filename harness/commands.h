@@ -14,6 +14,8 @@ struct command {
 };
 
 int cmd_generate(int argc, char **argv);
+int cmd_methods(int argc, char **argv);
+int cmd_allocation(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 

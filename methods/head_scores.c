@@ -198,6 +198,6 @@ int head_scores_save(const struct head_scores *hs, const char *path, struct erro
 int head_scores_check_shape(const struct head_scores *hs, const char *what, int n_layers, int n_heads,
                             struct error *err) {
     if (hs->n_layers == n_layers && hs->n_heads == n_heads) return 0;
-    return error_set(err, "%s: head scores are %d layers x %d heads, but the model has %d layers x %d query heads",
+    return error_set(err, "%s: %d layers x %d heads of scores, but the model has %d layers x %d query heads",
                      what, hs->n_layers, hs->n_heads, n_layers, n_heads);
 }

@@ -42,7 +42,7 @@ int head_scores_load(const char *path, struct head_scores **out, struct error *e
 int head_scores_save(const struct head_scores *hs, const char *path, struct error *err);
 
 /* 0 when the table is n_layers x n_heads; otherwise -1 with a message that states both shapes,
-   prefixed by `what` (usually the file name). */
+   prefixed by `what` (the file name where known). */
 int head_scores_check_shape(const struct head_scores *hs, const char *what, int n_layers, int n_heads,
                             struct error *err);
 

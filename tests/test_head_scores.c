@@ -122,7 +122,7 @@ static void test_shape_mismatch_names_both(void **state) {
     CHECK_OK(head_scores_load(LLAVA, &hs, &err), &err);
     CHECK_OK(head_scores_check_shape(hs, LLAVA, 32, 32, &err), &err);
     assert_int_equal(head_scores_check_shape(hs, LLAVA, 28, 28, &err), -1);
-    assert_msg_contains(err.msg, "32 layers x 32 heads");
+    assert_msg_contains(err.msg, "32 layers x 32 heads of scores");
     assert_msg_contains(err.msg, "28 layers x 28 query heads");
     assert_msg_contains(err.msg, LLAVA);
     /* policy_create refuses the mismatch too. */
