@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,7 +159,7 @@ int head_scores_load(const char *path, struct head_scores **out, struct error *e
     *out = NULL;
     cJSON *root = json_load_file(path, err);
     if (!root) return -1;
-    int n_layers, n_heads, n_samples;
+    int n_layers = 0, n_heads = 0, n_samples = 0;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return error_set(err, "%s: expected a JSON object of \"layer-head\": [scores]", path);
