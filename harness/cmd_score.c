@@ -12,24 +12,8 @@
 #include "datasets/dataset.h"
 #include "datasets/predictions.h"
 #include "engine/json.h"
+#include "harness/args.h"
 #include "harness/commands.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: sparsemm score --data SPEC --pred PRED.jsonl [options]\n"
-            "\n"
-            "Rescore model outputs with the benchmark's official metric and print it per category.\n"
-            "\n"
-            "  --data SPEC        the benchmark (see below); images are not needed\n"
-            "  --pred FILE        JSONL, one {\"question_id\"|\"questionId\"|\"key\"|\"idx\": ...,\n"
-            "                     \"prediction\"|\"answer\"|\"text\": \"raw model output\"} per line\n"
-            "  --variant V        official (default) or lmms-eval (DocVQA: strip the output first)\n"
-            "  --rows FILE        also write one JSON line per sample: key, score, prediction\n"
-            "  --json FILE        also write the summary as JSON\n"
-            "  --help             this text\n"
-            "\n%s",
-            dataset_spec_help);
-}
 
 static void print_group(const char *name, const struct score_group *g, int ocrbench) {
     if (ocrbench) printf("  %-50s %6d %10.0f\n", name, g->n, g->value);
@@ -141,31 +125,22 @@ done:
 
 int cmd_score(int argc, char **argv) {
     const char *data = NULL, *pred = NULL, *variant = NULL, *rows = NULL, *json = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "sparsemm score: %s needs a value (or unknown option)\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!strcmp(a, "--data")) data = argv[++i];
-        else if (!strcmp(a, "--pred")) pred = argv[++i];
-        else if (!strcmp(a, "--variant")) variant = argv[++i];
-        else if (!strcmp(a, "--rows")) rows = argv[++i];
-        else if (!strcmp(a, "--json")) json = argv[++i];
-        else {
-            fprintf(stderr, "sparsemm score: unknown option '%s'\n\n", a);
-            usage(stderr);
-            return 2;
-        }
+    struct arg_spec specs[] = {
+        {"data", ARG_STR, &data, "SPEC", "the benchmark (spec below); images are not needed"},
+        {"pred", ARG_STR, &pred, "FILE", "JSONL: {\"question_id\"|\"questionId\"|\"key\"|\"idx\": ..., \"prediction\": \"...\"} per line"},
+        {"variant", ARG_STR, &variant, "V", "official (default) or lmms-eval (DocVQA: strip the output first)"},
+        {"rows", ARG_STR, &rows, "FILE", "also write one JSON line per scored sample: key, score, prediction"},
+        {"json", ARG_STR, &json, "FILE", "also write the summary as JSON"},
+    };
+    int rc = args_parse("score", "--data SPEC --pred FILE [options]", specs, (int)(sizeof specs / sizeof specs[0]),
+                        argc, argv, NULL);
+    if (rc > 0) {
+        printf("\n%s", dataset_spec_help);
+        return 0;
     }
+    if (rc) return 2;
     if (!data || !pred) {
-        fprintf(stderr, "sparsemm score: --data and --pred are required\n\n");
-        usage(stderr);
+        fprintf(stderr, "sparsemm score: --data and --pred are required (see --help)\n");
         return 2;
     }
     if (variant && strcmp(variant, "official") && strcmp(variant, "lmms-eval")) {

@@ -18,5 +18,6 @@ int cmd_methods(int argc, char **argv);
 int cmd_allocation(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct command commands[] = {
     {"allocation", cmd_allocation, "per-layer, per-head KV budget of a method for a model"},
     {"merge", cmd_merge, "join shard databases of a sweep into one"},
     {"report", cmd_report, "result tables (markdown or CSV) from a results database"},
+    {"score", cmd_score, "rescore a prediction file with the benchmark's official metric"},
 };
 
 static void usage(FILE *f) {
