@@ -54,6 +54,17 @@ const char *report_method_label(const char *method) {
     return method;
 }
 
+static const struct { const char *name, *label; } datasets[] = {
+    {"textvqa", "TextVQA"}, {"docvqa", "DocVQA"}, {"ocrbench", "OCRBench"}, {"chartqa", "ChartQA"},
+    {"textcaps", "TextCaps"}, {"synthdog", "SynthDoG"},
+};
+
+const char *report_dataset_label(const char *dataset) {
+    for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++)
+        if (!strcmp(dataset, datasets[i].name)) return datasets[i].label;
+    return dataset;
+}
+
 int report_method_rank(const char *method) {
     for (int i = 0; i < N_METHODS; i++)
         if (!strcmp(method, methods[i].name)) return i;
@@ -222,7 +233,7 @@ int report_build(struct results_db *db, enum report_metric metric, struct report
     int n;
     if (read_groups(db, metric, &g, &n, err)) return -1;
     unify_model_names(g, n);
-    qsort(g, (size_t)n, sizeof *g, compare_groups);
+    if (n > 1) qsort(g, (size_t)n, sizeof *g, compare_groups);
     for (int i = 0; i < n;) {
         int j = i + 1;
         while (j < n && same_table(&g[i], &g[j])) j++;

@@ -74,6 +74,8 @@ const char *report_metric_title(enum report_metric metric);
 
 /* The paper's spelling of a method ("SparseMM", "SnapKV", ...); unknown names pass through. */
 const char *report_method_label(const char *method);
+/* The benchmark's usual spelling ("TextVQA", "DocVQA", "OCRBench", ...); unknown names pass through. */
+const char *report_dataset_label(const char *dataset);
 /* Sort position: fullkv, snapkv, pyramidkv, adakv, random, mask, sparsemm, then others. */
 int report_method_rank(const char *method);
 
