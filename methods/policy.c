@@ -1,5 +1,6 @@
 /* policy.c: see policy.h. The generic half of every method: checks, the keep-all rule,
-   candidate scoring, scratch memory; the method supplies capacity and (optionally) choice. */
+   candidate scoring, scratch memory; the method supplies capacity and (optionally) choice.
+   Error messages from select do not repeat the layer: the engine prefixes it. */
 #include "methods/policy.h"
 
 #include <math.h>
@@ -38,11 +39,11 @@ static void reserve_scratch(struct policy *p, int n_cand) {
 
 /* A statistic from the engine: present, and finite (a NaN would make the ranking meaningless). */
 static int check_stat(const float *a, const char *name, const struct kv_layer_scores *s, struct error *err) {
-    if (!a) return error_set(err, "layer %d: the method needs %s but the engine gave none", s->layer, name);
+    if (!a) return error_set(err, "the method needs %s but the engine gave none", name);
     for (int h = 0; h < s->n_heads; h++)
         for (int t = 0; t < s->n_tokens; t++)
             if (!isfinite(a[(size_t)h * s->n_tokens + t]))
-                return error_set(err, "layer %d: %s[head %d][position %d] is not finite", s->layer, name, h, t);
+                return error_set(err, "%s[head %d][position %d] is not finite", name, h, t);
     return 0;
 }
 
@@ -55,8 +56,8 @@ static int score_candidates(struct policy *p, const struct kv_layer_scores *s, s
     case STAT_WINDOW:
         if (check_stat(s->window_attn, "window_attn", s, err)) return -1;
         if (s->window != p->window)
-            return error_set(err, "layer %d: window_attn averages %d queries, the method's window is %d", s->layer,
-                             s->window, p->window);
+            return error_set(err, "window_attn averages %d queries, the method's window is %d", s->window,
+                             p->window);
         window_score(s->window_attn, n, H, Hkv, p->window, (int)method_param(&p->params, "kernel"), p->score, p->tmp);
         break;
     case STAT_ACCUM:
@@ -74,9 +75,9 @@ static int policy_select(void *ctx, const struct kv_layer_scores *s, struct kv_k
     if (s->layer < 0 || s->layer >= d->n_layers)
         return error_set(err, "layer %d out of range: the policy was built for %d layers", s->layer, d->n_layers);
     if (s->n_heads != d->n_heads || s->n_kv_heads != d->n_kv_heads || keep->n_kv_heads != d->n_kv_heads)
-        return error_set(err, "layer %d: %d query / %d KV heads (keep: %d), the policy was built for %d / %d", s->layer,
-                         s->n_heads, s->n_kv_heads, keep->n_kv_heads, d->n_heads, d->n_kv_heads);
-    if (s->n_tokens < 0) return error_set(err, "layer %d: negative prompt length %d", s->layer, s->n_tokens);
+        return error_set(err, "%d query / %d KV heads (keep: %d), the policy was built for %d / %d", s->n_heads,
+                         s->n_kv_heads, keep->n_kv_heads, d->n_heads, d->n_kv_heads);
+    if (s->n_tokens < 0) return error_set(err, "negative prompt length %d", s->n_tokens);
     const int n = s->n_tokens;
     if (!policy_compresses(p, s->layer, n)) {
         keep_all(n, keep);
@@ -89,7 +90,7 @@ static int policy_select(void *ctx, const struct kv_layer_scores *s, struct kv_k
     if (score_candidates(p, s, err)) return -1;
     int rc = p->method->capacity(p, s->layer, n, p->cap, err);
     p->has_scores = 0;
-    if (rc < 0) return error_wrap(err, "layer %d", s->layer);
+    if (rc < 0) return -1;
     for (int j = 0; j < d->n_kv_heads; j++)
         if (p->cap[j] < 0) p->cap[j] = 0;
     if (p->method->choose) {

@@ -65,7 +65,8 @@ void policy_free(struct policy *p);
 int policy_compresses(struct policy *p, int layer, int n_tokens);
 
 /* The selected tokens per KV head of `layer` for an n-token prompt, cap: [H_kv], before clipping
-   to the candidates, without a prompt's attention scores. Full-cache methods give n.
+   to the candidates, without a prompt's attention scores. Full-cache methods give n. Like a real
+   prompt, the first call can fix per-run state (pyramidkv freeze_first remembers n).
    Returns 0; 1 when the method's capacity depends on the scores and cap holds only the
    score-independent part (AdaKV's floor); -1 with err. */
 int policy_capacity(struct policy *p, int layer, int n_tokens, int *cap, struct error *err);
