@@ -235,8 +235,11 @@ int results_open(const char *path, enum results_open_mode mode, struct results_d
 
     struct results_db *db = xcalloc(1, sizeof *db);
     db->path = xstrdup(path);
-    int flags = mode == RESULTS_OPEN_READONLY ? SQLITE_OPEN_READONLY
-              : SQLITE_OPEN_READWRITE | (mode == RESULTS_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
+    /* Readers open read-write too and forbid writes with query_only: a truly read-only
+       connection to a WAL database leaves -wal and -shm files behind when it closes, while the
+       last read-write connection checkpoints and removes them. SQLite still falls back to read
+       only when the OS write-protects the file. */
+    int flags = SQLITE_OPEN_READWRITE | (mode == RESULTS_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &db->sql, flags, NULL) != SQLITE_OK) {
         db_error(db, err, "cannot open");
         results_close(db);
@@ -252,6 +255,7 @@ int results_open(const char *path, enum results_open_mode mode, struct results_d
     if (rc == 0 && mode != RESULTS_OPEN_READONLY)
         rc = exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", err);
     if (rc == 0) rc = exec(db, "PRAGMA foreign_keys = ON", err);
+    if (rc == 0 && mode == RESULTS_OPEN_READONLY) rc = exec(db, "PRAGMA query_only = ON", err);
     if (rc) {
         results_close(db);
         return -1;

@@ -72,6 +72,15 @@ static void test_schema_created(void **state) {
     assert_int_equal(test_query_int(db, "SELECT count(*) FROM meta"), 3);
     results_close(db);
     results_close(NULL);
+    /* A reader cannot write, and leaves no WAL side files behind once the last user is gone. */
+    CHECK_OK(results_open(path, RESULTS_OPEN_READONLY, &db, &err), &err);
+    assert_int_not_equal(sqlite3_exec(db->sql, "INSERT INTO meta VALUES ('x', 'y')", NULL, NULL, NULL), SQLITE_OK);
+    results_close(db);
+    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+    assert_false(file_exists(wal));
+    assert_false(file_exists(shm));
+    free(wal);
+    free(shm);
     free(path);
 }
 
