@@ -6,6 +6,8 @@
  */
 #include "engine/model.h"
 
+#include "engine/json.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,11 +208,28 @@ static uint64_t checkpoint_hash(const struct safetensors *st) {
     return h;
 }
 
+/* generation_config.json: only what changes greedy decoding. transformers applies its
+   repetition_penalty even with do_sample=False, and lmms-eval does not override it
+   (research/models.md §5.6). A missing file means defaults; a malformed one is an error. */
+static int load_generation_config(struct model *m, const char *dir, struct error *err) {
+    m->repetition_penalty = 1.0f;
+    char *p = path_join(dir, "generation_config.json");
+    int rc = 0;
+    if (file_exists(p)) {
+        cJSON *g = json_load_file(p, err);
+        if (!g) rc = -1;
+        else m->repetition_penalty = (float)json_num(g, "repetition_penalty", 1.0);
+        cJSON_Delete(g);
+    }
+    free(p);
+    return rc;
+}
+
 static int load_all(struct model *m, const char *dir, const struct model_options *opt, struct error *err) {
     char *p = path_join(dir, "config.json");
     int rc = model_config_load(&m->cfg, p, err);
     free(p);
-    if (rc) return -1;
+    if (rc || load_generation_config(m, dir, err)) return -1;
     p = path_join(dir, "tokenizer.json");
     m->tok = tokenizer_load(p, err);
     free(p);

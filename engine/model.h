@@ -73,6 +73,7 @@ struct model {
     struct qwen2vl_vision_weights qvis;
     struct projector_weights proj;
     struct decoder_weights dec;
+    float repetition_penalty;   /* generation_config.json (1 if absent): HF applies it even greedy */
     uint64_t weights_hash;      /* hash of names, shapes and sampled bytes: identifies the checkpoint */
     struct weight **prepared;   /* every weight prepared on the backend, released by model_free */
     int n_prepared;

@@ -59,7 +59,7 @@ int cmd_generate(int argc, char **argv) {
     int fail = 0;
     if (image_path && (image_load(&img, image_path, &err) || model_encode_image(m, &img, &feat, &err))) fail = 1;
     if (!fail && prompt_build(m, prompt_text, image_path ? &feat : NULL, template_name, &p, &err)) fail = 1;
-    struct gen_options go = {.max_new_tokens = max_new, .eos_id = -1, .repetition_penalty = 1.0f};
+    struct gen_options go = {.max_new_tokens = max_new, .eos_id = -1, .repetition_penalty = m->repetition_penalty};
     if (!fail && generate(&s, &p, image_path ? &feat : NULL, &go, &r, &err)) fail = 1;
     if (fail) {
         fprintf(stderr, "sparsemm generate: %s\n", err.msg);
@@ -75,6 +75,7 @@ int cmd_generate(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "prefill_ms", r.prefill_ms);
             cJSON_AddNumberToObject(o, "decode_ms_per_token", per_tok);
             cJSON_AddNumberToObject(o, "kv_bytes", (double)r.kv_bytes);
+            cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)peak_rss_bytes());
             esc = cJSON_PrintUnformatted(o);
             printf("%s\n", esc);
             cJSON_free(esc);
@@ -87,6 +88,7 @@ int cmd_generate(int argc, char **argv) {
             printf("prefill            %.1f ms\n", r.prefill_ms);
             printf("decode             %.2f ms/token\n", per_tok);
             printf("KV cache           %lld bytes\n", (long long)r.kv_bytes);
+            printf("peak memory        %.1f MiB (process)\n", peak_rss_bytes() / 1048576.0);
         }
     }
     gen_result_free(&r);
