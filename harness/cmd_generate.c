@@ -12,11 +12,14 @@
 #include "harness/args.h"
 #include "harness/commands.h"
 #include "harness/defaults.h"
+#include "harness/method_setup.h"
 
 int cmd_generate(int argc, char **argv) {
     const char *model_dir = DEFAULT_MODEL_DIR, *image_path = NULL, *prompt_text = NULL, *backend = "cpu";
     const char *template_name = NULL, *kv_dtype = "f32";
-    int max_new = 128, threads = 0, json = 0;
+    const char *method = "fullkv", *heads = NULL;
+    int max_new = 128, threads = 0, json = 0, budget = 0;
+    struct arg_list params = {0};
     struct arg_spec specs[] = {
         {"model", ARG_STR, &model_dir, "DIR", "Hugging Face model directory (default: the embedded model, " DEFAULT_MODEL_DIR ")"},
         {"image", ARG_STR, &image_path, "FILE", "JPEG or PNG image (omit for a text-only prompt)"},
@@ -26,6 +29,10 @@ int cmd_generate(int argc, char **argv) {
         {"backend", ARG_STR, &backend, "NAME", "cpu (default) or cuda"},
         {"threads", ARG_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"kv-dtype", ARG_STR, &kv_dtype, "T", "KV cache element type: f32 (default), f16, bf16"},
+        {"method", ARG_STR, &method, "NAME", "KV-cache method (default fullkv; `sparsemm methods` lists them)"},
+        {"budget", ARG_INT, &budget, "B", "tokens kept per KV head, window included (required unless fullkv)"},
+        {"param", ARG_LIST, &params, "K=V", "a method parameter (repeatable), e.g. --param window=8"},
+        {"heads", ARG_STR, &heads, "FILE", "visual-head scores (official JSON) for sparsemm/mask (default: the model's)"},
         {"json", ARG_FLAG, &json, NULL, "print one JSON object instead of text"},
     };
     int rc = args_parse("generate", "--prompt TEXT [--image FILE] [--model DIR] [options]", specs,
@@ -44,10 +51,19 @@ int cmd_generate(int argc, char **argv) {
         return 2;
     }
     struct error err = {{0}};
+    if (budget <= 0 && strcmp(method, "fullkv")) {
+        fprintf(stderr, "sparsemm generate: --method %s needs --budget B\n", method);
+        arg_list_free(&params);
+        return 2;
+    }
     struct model_options mo = {.backend = {.name = backend, .n_threads = threads, .weights_f32 = -1}};
     struct model *m = model_load(model_dir, &mo, &err);
-    if (!m) {
+    struct policy *pol = m ? policy_for_model(m, method, budget > 0 ? budget : 1 << 30, params.items, params.n, heads, &err)
+                           : NULL;
+    arg_list_free(&params);
+    if (!pol) {
         fprintf(stderr, "sparsemm generate: %s\n", err.msg);
+        model_free(m);
         return 1;
     }
     struct image img = {0};
@@ -59,7 +75,8 @@ int cmd_generate(int argc, char **argv) {
     int fail = 0;
     if (image_path && (image_load(&img, image_path, &err) || model_encode_image(m, &img, &feat, &err))) fail = 1;
     if (!fail && prompt_build(m, prompt_text, image_path ? &feat : NULL, template_name, &p, &err)) fail = 1;
-    struct gen_options go = {.max_new_tokens = max_new, .eos_id = -1, .repetition_penalty = m->repetition_penalty};
+    struct gen_options go = {.max_new_tokens = max_new, .eos_id = -1, .repetition_penalty = m->repetition_penalty,
+                             .policy = pol->method->full_cache && !pol->kv.query_mask ? NULL : &pol->kv};
     if (!fail && generate(&s, &p, image_path ? &feat : NULL, &go, &r, &err)) fail = 1;
     if (fail) {
         fprintf(stderr, "sparsemm generate: %s\n", err.msg);
@@ -96,6 +113,7 @@ int cmd_generate(int argc, char **argv) {
     image_features_free(m, &feat);
     image_free(&img);
     session_free(&s);
+    policy_free(pol);
     model_free(m);
     return fail;
 }
