@@ -19,6 +19,7 @@ int cmd_allocation(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
 #endif

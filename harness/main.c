@@ -14,6 +14,7 @@ static const struct command commands[] = {
     {"merge", cmd_merge, "join shard databases of a sweep into one"},
     {"report", cmd_report, "result tables (markdown or CSV) from a results database"},
     {"score", cmd_score, "rescore a prediction file with the benchmark's official metric"},
+    {"synth", cmd_synth, "synthetic TextVQA/DocVQA/OCRBench/synthdog data rendered with FreeType"},
     {"plot", cmd_plot, "paper figures (gnuplot: PNG, PDF) from a results database or head scores"},
 };
 
