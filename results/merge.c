@@ -20,6 +20,8 @@ static const char *const run_cols[] = {
     "method_params", "options", "budget", "dataset", "dataset_path", "dataset_hash", "backend",
     "threads", "git_rev", "machine", "created", "schema_version",
 };
+/* Positions in run_cols of what a message names. */
+enum { RUN_KEY = 0, RUN_JSON = 1, RUN_MODEL_NAME = 2, RUN_METHOD = 5, RUN_BUDGET = 8, RUN_DATASET = 9 };
 /* run_id and sample_key first; then the results that must agree; then the measurements. */
 static const char *const sample_cols[] = {
     "run_id", "sample_key",
@@ -35,17 +37,23 @@ static const char *const bench_cols[] = {
 };
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* "a, b, c" / "?1, ?2, ?3" / "a IS ?1 AND b IS ?2" over a column list. Caller frees. */
-static char *join_cols(const char *const *cols, int n, int style) {
+enum col_list {
+    COL_NAMES,      /* "a, b, c" */
+    COL_PARAMS,     /* "?1, ?2, ?3" */
+    COL_MATCH,      /* "a IS ?1 AND b IS ?2" (IS: NULL matches NULL) */
+};
+
+/* A column list as SQL text. Caller frees. */
+static char *join_cols(const char *const *cols, int n, enum col_list style) {
     size_t cap = 64;
     for (int i = 0; i < n; i++) cap += strlen(cols[i]) + 16;
     char *s = xmalloc(cap);
     size_t len = 0;
     s[0] = 0;
     for (int i = 0; i < n; i++) {
-        const char *sep = i == 0 ? "" : style == 2 ? " AND " : ", ";
-        if (style == 0) len += (size_t)snprintf(s + len, cap - len, "%s%s", sep, cols[i]);
-        else if (style == 1) len += (size_t)snprintf(s + len, cap - len, "%s?%d", sep, i + 1);
+        const char *sep = i == 0 ? "" : style == COL_MATCH ? " AND " : ", ";
+        if (style == COL_NAMES) len += (size_t)snprintf(s + len, cap - len, "%s%s", sep, cols[i]);
+        else if (style == COL_PARAMS) len += (size_t)snprintf(s + len, cap - len, "%s?%d", sep, i + 1);
         else len += (size_t)snprintf(s + len, cap - len, "%s%s IS ?%d", sep, cols[i], i + 1);
     }
     return s;
@@ -63,7 +71,7 @@ static sqlite3_stmt *prepare(struct results_db *db, const char *sql, struct erro
 static sqlite3_stmt *prepare_select(struct results_db *db, const char *table,
                                     const char *const *cols, int n, const char *tail,
                                     struct error *err) {
-    char *list = join_cols(cols, n, 0);
+    char *list = join_cols(cols, n, COL_NAMES);
     char *sql = xasprintf("SELECT %s FROM %s %s", list, table, tail);
     sqlite3_stmt *st = prepare(db, sql, err);
     free(list);
@@ -73,7 +81,7 @@ static sqlite3_stmt *prepare_select(struct results_db *db, const char *table,
 
 static sqlite3_stmt *prepare_insert(struct results_db *db, const char *table,
                                     const char *const *cols, int n, struct error *err) {
-    char *list = join_cols(cols, n, 0), *params = join_cols(cols, n, 1);
+    char *list = join_cols(cols, n, COL_NAMES), *params = join_cols(cols, n, COL_PARAMS);
     char *sql = xasprintf("INSERT INTO %s (%s) VALUES (%s)", table, list, params);
     sqlite3_stmt *st = prepare(db, sql, err);
     free(list);
@@ -146,7 +154,7 @@ static int merge_runs(struct results_db *dst, struct results_db *src, struct run
     sqlite3_stmt *sel = NULL, *find = NULL, *ins = NULL;
     /* The source id rides as an extra last column so the row can be mapped. */
     const int n = COUNT(run_cols);
-    char *list = join_cols(run_cols, n, 0);
+    char *list = join_cols(run_cols, n, COL_NAMES);
     char *sql = xasprintf("SELECT %s, id FROM runs ORDER BY id", list);
     sel = prepare(src, sql, err);
     free(list);
@@ -157,15 +165,15 @@ static int merge_runs(struct results_db *dst, struct results_db *src, struct run
     if (!ins) goto done;
     int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        sqlite3_bind_value(find, 1, sqlite3_column_value(sel, 0));
+        sqlite3_bind_value(find, 1, sqlite3_column_value(sel, RUN_KEY));
         int64_t id;
         if (sqlite3_step(find) == SQLITE_ROW) {
             id = sqlite3_column_int64(find, 0);
             const char *have = (const char *)sqlite3_column_text(find, 1);
-            const char *want = (const char *)sqlite3_column_text(sel, 1);
+            const char *want = (const char *)sqlite3_column_text(sel, RUN_JSON);
             if (strcmp(have, want) != 0) {
                 error_set(err, "%s: run key %s names two configurations (%s here, %s in the target)",
-                          src->path, (const char *)sqlite3_column_text(sel, 0), want, have);
+                          src->path, (const char *)sqlite3_column_text(sel, RUN_KEY), want, have);
                 sqlite3_reset(find);
                 goto done;
             }
@@ -189,10 +197,11 @@ static int merge_runs(struct results_db *dst, struct results_db *src, struct run
         map->src[map->n] = sqlite3_column_int64(sel, n);
         map->dst[map->n] = id;
         map->label[map->n] = xasprintf("%s budget %d on %s (model %s, key %s)",
-                                       (const char *)sqlite3_column_text(sel, 5), sqlite3_column_int(sel, 8),
-                                       (const char *)sqlite3_column_text(sel, 9),
-                                       (const char *)sqlite3_column_text(sel, 2),
-                                       (const char *)sqlite3_column_text(sel, 0));
+                                       (const char *)sqlite3_column_text(sel, RUN_METHOD),
+                                       sqlite3_column_int(sel, RUN_BUDGET),
+                                       (const char *)sqlite3_column_text(sel, RUN_DATASET),
+                                       (const char *)sqlite3_column_text(sel, RUN_MODEL_NAME),
+                                       (const char *)sqlite3_column_text(sel, RUN_KEY));
         map->n++;
     }
     if (step != SQLITE_DONE) {
@@ -277,7 +286,7 @@ static int merge_bench(struct results_db *dst, struct results_db *src, struct me
                        struct error *err) {
     int rc = -1;
     const int n = COUNT(bench_cols);
-    char *cond = join_cols(bench_cols, n, 2);
+    char *cond = join_cols(bench_cols, n, COL_MATCH);
     char *sql = xasprintf("SELECT 1 FROM bench WHERE %s", cond);
     sqlite3_stmt *sel = prepare_select(src, "bench", bench_cols, n, "ORDER BY id", err);
     sqlite3_stmt *have = sel ? prepare(dst, sql, err) : NULL;
