@@ -80,7 +80,7 @@ int synth_open(const struct synth_options *o, struct synth **out, struct error *
     if (o->font_min < 0 || o->font_max < 0 || (o->font_max && o->font_min > o->font_max))
         return error_set(err, "synth: font sizes %d..%d are not a range", o->font_min, o->font_max);
     if (o->words_min < 0 || o->words_max < 0 || o->lines_min < 0 || o->lines_max < 0)
-        return error_set(err, "synth: word and line counts must be >= 1");
+        return error_set(err, "synth: word and line counts must not be negative (0: the default)");
     if (o->jpeg_quality < 1 || o->jpeg_quality > 100) return error_set(err, "synth: JPEG quality must be 1..100");
     struct synth *g = xcalloc(1, sizeof *g);
     g->o = *o;
