@@ -47,9 +47,20 @@ int generate(struct session *s, const struct prompt *p, const struct image_featu
 
     /* Prefill (all but the last token when the first step's attention row is wanted). */
     struct prompt head = *p;
-    if (argmax && p->n > 1) head.n = p->n - 1;
+    int32_t *head_mrope = NULL;
+    if (argmax && p->n > 1) {
+        head.n = p->n - 1;
+        if (p->mrope_pos) { /* [3][n] -> [3][n-1]: each stream loses its last position */
+            head_mrope = xmalloc(sizeof *head_mrope * (size_t)head.n * 3);
+            for (int k = 0; k < 3; k++)
+                memcpy(head_mrope + (size_t)k * head.n, p->mrope_pos + (size_t)k * p->n,
+                       sizeof *head_mrope * (size_t)head.n);
+            head.mrope_pos = head_mrope;
+        }
+    }
     struct prefill_stats ps = {.layer_rows = out->layer_rows};
     if (session_prefill(s, &head, feat, opt->policy, logits, &ps, err)) rc = -1;
+    free(head_mrope);
     out->prefill_ms = ps.ms;
     out->kv_rows = ps.kv_rows;
     out->kv_bytes = ps.kv_bytes;
