@@ -26,6 +26,14 @@ static const char *const QWEN_HEAD[] = {"", NULL};
 static const char *const QWEN_VISION[] = {"visual.", "model.visual.", NULL};
 
 
+/* Make a located weight usable on the backend and remember it for model_free. */
+static int prepare(struct model *m, struct weight *w, struct error *err) {
+    if (m->be->ops->weight_prepare(m->be, w, err)) return error_wrap(err, "%s", w->name);
+    m->prepared = xrealloc(m->prepared, sizeof *m->prepared * (size_t)(m->n_prepared + 1));
+    m->prepared[m->n_prepared++] = w;
+    return 0;
+}
+
 /* Find `prefix + name` for the first prefix that exists; check it has `numel` = rows*cols and,
    for matrices, the given leading shape. */
 static int load(struct model *m, struct weight *w, const char *const *prefixes, int64_t rows, int64_t cols,
@@ -38,6 +46,11 @@ static int load(struct model *m, struct weight *w, const char *const *prefixes, 
     va_start(ap, fmt);
     vsnprintf(suffix, sizeof suffix, fmt, ap);
     va_end(ap);
+    if (m->source) { /* a model built in memory (model_random.c): no checkpoint to look in */
+        snprintf(name, sizeof name, "%s%s", prefixes[0], suffix);
+        if (m->source->make(m->source, name, rows, cols, w, err)) return -1;
+        return prepare(m, w, err);
+    }
     const struct st_tensor *t = NULL;
     for (int i = 0; prefixes[i] && !t; i++) {
         snprintf(name, sizeof name, "%s%s", prefixes[i], suffix);
@@ -58,10 +71,7 @@ static int load(struct model *m, struct weight *w, const char *const *prefixes, 
                          m->st.files[t->file].path, t->name, got, (long long)rows, (long long)cols);
     }
     *w = (struct weight){.name = t->name, .dtype = t->dtype, .rows = rows, .cols = cols, .host = t->data};
-    if (m->be->ops->weight_prepare(m->be, w, err)) return error_wrap(err, "%s", t->name);
-    m->prepared = xrealloc(m->prepared, sizeof *m->prepared * (size_t)(m->n_prepared + 1));
-    m->prepared[m->n_prepared++] = w;
-    return 0;
+    return prepare(m, w, err);
 }
 
 static int load_clip(struct model *m, struct error *err) {
@@ -153,7 +163,7 @@ static int load_qwen_vision(struct model *m, struct error *err) {
            load(m, &q->merger_fc2_b, px, 1, D, err, "merger.mlp.2.bias");
 }
 
-static int load_decoder(struct model *m, struct error *err) {
+int model_load_decoder(struct model *m, struct error *err) {
     const struct text_config *t = &m->cfg.text;
     struct decoder_weights *d = &m->dec;
     const int qwen = m->cfg.arch == ARCH_QWEN2_VL;
@@ -252,7 +262,7 @@ static int load_all(struct model *m, const char *dir, const struct model_options
     } else if (load_clip(m, err) || load_projector(m, err)) {
         return -1;
     }
-    return load_decoder(m, err);
+    return model_load_decoder(m, err);
 }
 
 struct model *model_load(const char *dir, const struct model_options *opt, struct error *err) {
@@ -274,6 +284,7 @@ void model_free(struct model *m) {
     free(m->qvis.layers);
     free(m->dec.layers);
     backend_free(m->be);
+    if (m->source) m->source->free(m->source);
     tokenizer_free(m->tok);
     st_close(&m->st);
     free(m->dir);

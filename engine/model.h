@@ -62,6 +62,16 @@ struct decoder_weights {
     struct decoder_layer_weights *layers;
 };
 
+/* Where a model built in memory gets its weights (engine/model_random.c): make fills w's name,
+   dtype, shape and host bytes for the tensor `name` (a checkpoint name, e.g.
+   "language_model.model.layers.0.mlp.up_proj.weight") of shape [rows][cols], or returns -1 with
+   err; free releases the bytes and the source itself (model_free calls it last). */
+struct weight_source {
+    int (*make)(struct weight_source *src, const char *name, int64_t rows, int64_t cols, struct weight *w,
+                struct error *err);
+    void (*free)(struct weight_source *src);
+};
+
 struct model {
     char *dir;
     struct model_config cfg;
@@ -77,6 +87,7 @@ struct model {
     uint64_t weights_hash;      /* hash of names, shapes and sampled bytes: identifies the checkpoint */
     struct weight **prepared;   /* every weight prepared on the backend, released by model_free */
     int n_prepared;
+    struct weight_source *source; /* NULL for a checkpoint; owned (model_create_random) */
 };
 
 struct model_options {
@@ -87,6 +98,28 @@ struct model_options {
    model_free. */
 struct model *model_load(const char *dir, const struct model_options *opt, struct error *err);
 void model_free(struct model *m);
+
+/* The text decoder's weights (embeddings, layers, final norm, LM head) located, shape-checked
+   and prepared: from the checkpoint, or from m->source when set. Used by model_load and by
+   model_create_random, so both build exactly the same weight structs. */
+int model_load_decoder(struct model *m, struct error *err);
+
+/* A text-only model of the decoder shape cfg->text (the vision part of cfg is ignored) with
+   seeded random weights of the given dtype (F32, F16, BF16), built in memory: for timing and
+   memory measurements without a checkpoint (`sparsemm bench --random-weights`). Values are
+   random signs and magnitudes 2^-9 .. 2^-5 (norm weights near 1), so activations stay finite
+   in every dtype. No tokenizer or image processor; dir is "random:<label>". The same
+   (cfg, dtype, seed) gives the same bytes whatever the thread count. Free with model_free. */
+struct model *model_create_random(const struct model_config *cfg, enum dtype dtype, uint64_t seed, const char *label,
+                                  const struct model_options *opt, struct error *err);
+
+/* A named decoder shape: "llama2-7b" (the LLaVA-1.5-7B / Vicuna-7B text model: hidden 4096,
+   32 heads of 128, MLP 11008), "mistral-7b" (LLaVA-NeXT-Mistral: 8 KV heads, MLP 14336) or
+   "qwen2-7b" (Qwen2-VL-7B: hidden 3584, 28 heads, 4 KV heads, MLP 18944, q/k/v bias, M-RoPE),
+   optionally followed by ":layers=N" to cut the depth. Errors name the unknown shape or key. */
+int model_config_named(struct model_config *cfg, const char *spec, struct error *err);
+/* The names model_config_named accepts, space separated. */
+const char *model_config_names(void);
 
 /* Image embeddings ready to splice into a prompt, plus the layout facts the head finder needs
    to map image regions to token indices. */

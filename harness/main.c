@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"score", cmd_score, "rescore a prediction file with the benchmark's official metric"},
     {"synth", cmd_synth, "synthetic TextVQA/DocVQA/OCRBench/synthdog data rendered with FreeType"},
     {"plot", cmd_plot, "paper figures (gnuplot: PNG, PDF) from a results database or head scores"},
+    {"bench", cmd_bench, "decode latency, prefill time, peak memory and KV bytes vs context length"},
 };
 
 static void usage(FILE *f) {
