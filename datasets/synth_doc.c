@@ -197,6 +197,8 @@ static int try_layout(struct font *f, int px, struct page *pg, struct phrase *ti
     return fits && bottom <= h - L->margin;
 }
 
+#define SMALLEST_PX 8
+
 static int fit_page(const struct synth_ctx *c, struct rng *r, struct font *f, struct page *pg, struct phrase *title,
                     struct layout *L, struct error *err) {
     int pmin, pmax;
@@ -209,6 +211,13 @@ static int fit_page(const struct synth_ctx *c, struct rng *r, struct font *f, st
         }
         int drop = pg->n - 1;
         while (drop >= 0 && pg->lines[drop].keep) drop--;
+        /* Only the lines that carry questions are left and they still do not fit (a long value
+           in a narrow image): go below the minimum size rather than fail, down to a size that
+           is still legible. Pages that fit before never reach this, so they are unchanged. */
+        for (int px = pmin - 1; drop < 0 && px >= SMALLEST_PX; px--) {
+            if (try_layout(f, px, pg, title, c->o->width, c->o->height, L)) return 0;
+            drop_phrases(pg, title);
+        }
         if (drop < 0)
             return error_set(err, "synth: a document does not fit a %dx%d image at %d px (use a larger image or a smaller --font-min)",
                              c->o->width, c->o->height, pmin);

@@ -14,6 +14,7 @@ struct command {
 };
 
 int cmd_generate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_methods(int argc, char **argv);
 int cmd_allocation(int argc, char **argv);
 int cmd_merge(int argc, char **argv);

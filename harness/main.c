@@ -9,6 +9,7 @@
 
 static const struct command commands[] = {
     {"generate", cmd_generate, "one answer for an image and a prompt, with timings"},
+    {"sweep", cmd_sweep, "the main job: methods x budgets x datasets into SQLite (resumable, shardable)"},
     {"methods", cmd_methods, "list the KV-cache methods, their parameters and defaults"},
     {"allocation", cmd_allocation, "per-layer, per-head KV budget of a method for a model"},
     {"merge", cmd_merge, "join shard databases of a sweep into one"},

@@ -1,0 +1,8 @@
+# synth-options.sh: the `sparsemm synth` options of the embedded model's data, sourced by
+# tools/train_tiny/make_data.sh (training) and scripts/demo.sh (evaluation) so that both see
+# images drawn the same way. 224 px is the model's input size (16x16 patches of 14 px).
+SYNTH_SIZE="--width 224 --height 224"
+SYNTH_OPTS_textvqa="$SYNTH_SIZE --font-min 12"
+SYNTH_OPTS_docvqa="$SYNTH_SIZE"
+SYNTH_OPTS_ocrbench="$SYNTH_SIZE --font-min 12"
+SYNTH_OPTS_synthdog="$SYNTH_SIZE"
