@@ -95,7 +95,10 @@ asan:
 deps:
 	bash scripts/deps.sh
 
-demo: $(BUILD)/sparsemm
+# On a fresh machine: install what is missing, build, then run the demo.
+demo:
+	bash scripts/deps.sh
+	$(MAKE) $(BUILD)/sparsemm
 	bash scripts/demo.sh
 
 clean:
