@@ -100,7 +100,10 @@ static void check_matmul(struct backend *be, enum dtype t, int n, int in, int ou
 }
 
 static void test_matmul(struct backend *be) {
-    const int shapes[][3] = {{1, 23, 63}, {3, 64, 65}, {5, 127, 129}, {64, 96, 300}, {70, 33, 17}, {1, 1, 1}};
+    /* odd sizes; long rows for the decode dot product's unrolled loop and tails; more output
+       rows than one widened tile (512) for the prefill path */
+    const int shapes[][3] = {{1, 23, 63}, {3, 64, 65}, {5, 127, 129}, {64, 96, 300}, {70, 33, 17}, {1, 1, 1},
+                             {1, 4100, 37}, {4, 1061, 9}, {21, 70, 1100}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int t = 0; t < 3; t++) {
             int saved = be->weights_f32;
@@ -182,6 +185,18 @@ static void test_elementwise(struct backend *be) {
     float *got = down(be, dg, n);
     expect_close("silu_mul", got, ref, n, 1e-6);
     free(got);
+    {   /* longer than one parallel block, with large magnitudes (exp saturation) */
+        const size_t m = 10007;
+        float *a = xmalloc(sizeof *a * m), *b = xmalloc(sizeof *b * m), *r = xmalloc(sizeof *r * m);
+        fill(a, m, 100), fill(b, m, 1);
+        for (size_t i = 0; i < m; i++) r[i] = (float)(a[i] / (1 + exp(-(double)a[i])) * b[i]);
+        float *da = up(be, a, m), *db = up(be, b, m);
+        be->ops->silu_mul(be, da, db, m);
+        float *g = down(be, da, m);
+        expect_close("silu_mul long", g, r, m, 1e-6);
+        be->ops->free(be, da), be->ops->free(be, db);
+        free(a), free(b), free(r), free(g);
+    }
     for (size_t i = 0; i < n; i++) ref[i] = x[i] + y[i];
     be->ops->upload(be, dg, x, n * sizeof *x);
     be->ops->add(be, dg, du, n);
@@ -297,11 +312,11 @@ static void test_attention(struct backend *be) {
     check_attention(be, 129, 4, 4, 8, 0, 0, 5);     /* bidirectional (vision) */
     check_attention(be, 100, 4, 1, 8, 1, 17, 32);   /* sliding window, GQA 4:1 */
     check_attention(be, 20, 2, 2, 8, 1, 0, 64);     /* window longer than the prompt */
+    check_attention(be, 261, 2, 1, 128, 1, 0, 32);  /* 7B head size, rows with vector tails */
 }
 
 /* Decode attention against a head-wise variable-length cache built with kv_cache. */
-static void check_decode(struct backend *be, enum dtype kvt, int H, int Hk, int d, int sw) {
-    const int n = 50;
+static void check_decode(struct backend *be, enum dtype kvt, int n, int H, int Hk, int d, int sw) {
     struct kv_cache c;
     kv_cache_init(&c, be, 1, Hk, d, kvt, 4);
     float *k = xmalloc(sizeof *k * (size_t)n * Hk * d), *v = xmalloc(sizeof *v * (size_t)n * Hk * d);
@@ -333,11 +348,13 @@ static void check_decode(struct backend *be, enum dtype kvt, int H, int Hk, int 
     float *q = xmalloc(sizeof *q * H * d), *ref = xmalloc(sizeof *ref * H * d);
     fill(q, (size_t)H * d, 2);
     const int qpos = n + 5, G = H / Hk;
-    int32_t ref_arg[16];
+    int32_t *ref_arg = xmalloc(sizeof *ref_arg * (size_t)H);
+    double *p = xmalloc(sizeof *p * (size_t)(n + 6));
+    int *rows = xmalloc(sizeof *rows * (size_t)(n + 6));
     for (int h = 0; h < H; h++) {
         int j = h / G;
-        double p[64], m = -INFINITY, sum = 0;
-        int rows[64], nr = 0, best = -1;
+        double m = -INFINITY, sum = 0;
+        int nr = 0, best = -1;
         for (int t = 0; t < n + 6; t++)
             if ((t >= n || t % (j + 1) == 0) && (sw <= 0 || t > qpos - sw)) rows[nr++] = t;
         for (int r = 0; r < nr; r++) {
@@ -364,9 +381,10 @@ static void check_decode(struct backend *be, enum dtype kvt, int H, int Hk, int 
     be->ops->attention_decode(be, &a);
     float *got = down(be, dout, (size_t)H * d);
     expect_close("attention_decode", got, ref, (size_t)H * d, kvt == DT_F32 ? 1e-5 : 1e-3);
-    int32_t arg[16];
+    int32_t *arg = xmalloc(sizeof *arg * (size_t)H);
     be->ops->download(be, arg, darg, sizeof(int32_t) * H);
     for (int h = 0; h < H; h++) assert_int_equal(arg[h], ref_arg[h]);
+    free(arg), free(ref_arg), free(p), free(rows);
     assert_int_equal(kv_cache_bytes(&c), kv_cache_rows(&c) * 2 * d * (int64_t)dtype_size(kvt));
     be->ops->free(be, dq), be->ops->free(be, dout), be->ops->free(be, darg), be->ops->free(be, dk), be->ops->free(be, dv);
     for (int j = 0; j < Hk; j++) free(keep.idx[j]);
@@ -376,11 +394,34 @@ static void check_decode(struct backend *be, enum dtype kvt, int H, int Hk, int 
 }
 
 static void test_decode(struct backend *be) {
-    check_decode(be, DT_F32, 4, 2, 16, 0);
-    check_decode(be, DT_F32, 6, 3, 8, 0);
-    check_decode(be, DT_F16, 8, 4, 16, 0);
-    check_decode(be, DT_BF16, 2, 1, 8, 0);
-    check_decode(be, DT_F32, 4, 1, 8, 13); /* sliding window */
+    check_decode(be, DT_F32, 50, 4, 2, 16, 0);
+    check_decode(be, DT_F32, 50, 6, 3, 8, 0);
+    check_decode(be, DT_F16, 50, 8, 4, 16, 0);
+    check_decode(be, DT_BF16, 50, 2, 1, 8, 0);
+    check_decode(be, DT_F32, 50, 4, 1, 8, 13); /* sliding window */
+    /* caches longer than one row block (64), a 7B head size, GQA groups sharing a block, and a
+       head size that is not a multiple of the vector width */
+    check_decode(be, DT_F16, 300, 8, 2, 128, 0);
+    check_decode(be, DT_F32, 200, 4, 4, 128, 0);
+    check_decode(be, DT_BF16, 150, 6, 2, 20, 0);
+    check_decode(be, DT_F16, 130, 4, 2, 72, 41); /* sliding window across blocks */
+}
+
+/* KV rows stored as f16 must be exactly f32_to_f16 (torch's .half()), whichever kernel ran:
+   ordinary values, ties, subnormals, overflow to inf. */
+static void test_store_f16(struct backend *be) {
+    const int n = 37;
+    float src[37];
+    for (int i = 0; i < n; i++) src[i] = frand() * 70000.0f * (i % 3 == 0 ? 1e-9f : i % 3 == 1 ? 1.0f : 1e-4f);
+    src[0] = 65519.0f, src[1] = -65520.0f, src[2] = 1.00048828125f; /* max, rounds to inf, a tie */
+    float *d = up(be, src, (size_t)n);
+    uint16_t *dst = be->ops->alloc(be, sizeof *dst * (size_t)n), got[37];
+    be->ops->store_row(be, dst, DT_F16, d, n);
+    be->ops->download(be, got, dst, sizeof got);
+    for (int i = 0; i < n; i++)
+        if (got[i] != f32_to_f16(src[i])) fail_msg("store_row f16 element %d: %#x, want %#x", i, got[i], f32_to_f16(src[i]));
+    be->ops->free(be, d);
+    be->ops->free(be, dst);
 }
 
 static void test_embed_gather(struct backend *be) {
@@ -412,20 +453,25 @@ static void test_embed_gather(struct backend *be) {
     free(tab);
 }
 
+/* Every backend; the CPU one twice: with its vector kernels (where the CPU has them) and with
+   SPARSEMM_CPU_SIMD=0, the plain loops. */
 static void run_all(void (*fn)(struct backend *)) {
     char names[64];
     snprintf(names, sizeof names, "%s", backend_available());
-    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " ")) {
-        struct error err;
-        struct backend_options o = {.name = tok, .weights_f32 = 0};
-        struct backend *be = backend_create(&o, &err);
-        if (!be) {
-            print_message("backend %s skipped: %s\n", tok, err.msg);
-            continue;
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        for (int plain = 0; plain < (strcmp(tok, "cpu") ? 1 : 2); plain++) {
+            struct error err;
+            struct backend_options o = {.name = tok, .weights_f32 = 0};
+            if (plain) setenv("SPARSEMM_CPU_SIMD", "0", 1);
+            struct backend *be = backend_create(&o, &err);
+            unsetenv("SPARSEMM_CPU_SIMD");
+            if (!be) {
+                print_message("backend %s skipped: %s\n", tok, err.msg);
+                continue;
+            }
+            fn(be);
+            backend_free(be);
         }
-        fn(be);
-        backend_free(be);
-    }
 }
 
 static void t_matmul(void **s) { run_all(test_matmul); }
@@ -435,12 +481,13 @@ static void t_rope(void **s) { run_all(test_rope); }
 static void t_attention(void **s) { run_all(test_attention); }
 static void t_decode(void **s) { run_all(test_decode); }
 static void t_embed(void **s) { run_all(test_embed_gather); }
+static void t_store_f16(void **s) { run_all(test_store_f16); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_matmul),    cmocka_unit_test(t_norms),  cmocka_unit_test(t_elementwise),
         cmocka_unit_test(t_rope),      cmocka_unit_test(t_attention), cmocka_unit_test(t_decode),
-        cmocka_unit_test(t_embed),
+        cmocka_unit_test(t_embed),     cmocka_unit_test(t_store_f16),
     };
     return cmocka_run_group_tests_name("backend_ops", tests, NULL, NULL);
 }

@@ -14,9 +14,14 @@
 
 #include "engine/cpu/cpu_ops.h"
 
-/* Each allocation carries its size in a header so free can keep the counter exact. */
+/* Each allocation carries its size in a header so free can keep the counter exact. Scratch
+   buffers are the ops' temporaries, kept between calls so a decode step allocates nothing;
+   they are plain heap memory, not counted as backend allocations. */
 struct cpu_state {
     int64_t live, peak;
+    int simd;
+    void *scratch[CPU_SCRATCH_SLOTS];
+    size_t scratch_bytes[CPU_SCRATCH_SLOTS];
 };
 
 #define HDR 64 /* keeps returned pointers 64-byte aligned */
@@ -52,6 +57,31 @@ static void cpu_synchronize(struct backend *be) {}
 static void cpu_copy(struct backend *be, float *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof *dst); }
 static int64_t cpu_peak_bytes(struct backend *be) { return ((struct cpu_state *)be->impl)->peak; }
 
+int cpu_simd(const struct backend *be) { return ((const struct cpu_state *)be->impl)->simd; }
+
+void *cpu_scratch(struct backend *be, enum cpu_scratch_slot slot, size_t bytes) {
+    struct cpu_state *s = be->impl;
+    if (bytes > s->scratch_bytes[slot]) {
+        free(s->scratch[slot]);
+        s->scratch[slot] = NULL;
+        if (posix_memalign(&s->scratch[slot], 64, bytes) != 0) {
+            fprintf(stderr, "sparsemm: out of memory allocating %zu bytes of cpu scratch\n", bytes);
+            abort();
+        }
+        s->scratch_bytes[slot] = bytes;
+    }
+    return s->scratch[slot];
+}
+
+/* The vector kernels need AVX2, FMA and F16C; SPARSEMM_CPU_SIMD=0 forces the plain loops (the
+   tests run both). */
+static int detect_simd(void) {
+    const char *env = getenv("SPARSEMM_CPU_SIMD");
+    if (env && !strcmp(env, "0")) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
 static int cpu_weight_prepare(struct backend *be, struct weight *w, struct error *err) {
     if (w->dtype == DT_F32 || !be->weights_f32) {
         w->data = (void *)w->host;
@@ -77,6 +107,8 @@ static void cpu_weight_release(struct backend *be, struct weight *w) {
 }
 
 static void cpu_destroy(struct backend *be) {
+    struct cpu_state *s = be->impl;
+    for (int i = 0; i < CPU_SCRATCH_SLOTS; i++) free(s->scratch[i]);
     free(be->impl);
     free(be);
 }
@@ -112,7 +144,9 @@ static const struct backend_ops cpu_ops = {
 struct backend *backend_cpu_create(const struct backend_options *opt, struct error *err) {
     struct backend *be = xcalloc(1, sizeof *be);
     be->ops = &cpu_ops;
-    be->impl = xcalloc(1, sizeof(struct cpu_state));
+    struct cpu_state *st = xcalloc(1, sizeof *st);
+    st->simd = detect_simd();
+    be->impl = st;
     be->n_threads = opt && opt->n_threads > 0 ? opt->n_threads : omp_get_max_threads();
     be->weights_f32 = opt ? opt->weights_f32 : -1;
     omp_set_num_threads(be->n_threads);

@@ -30,4 +30,20 @@ void cpu_zero_cols(struct backend *be, float *x, int n, int stride, int col, int
 /* Row r of a weight as f32 into out[w.cols] (any stored dtype). */
 void weight_row_f32(const struct weight *w, int64_t r, float *out);
 
+/* Whether the vector kernels (engine/cpu/simd.h) run: the CPU has AVX2, FMA and F16C and the
+   environment does not say SPARSEMM_CPU_SIMD=0. */
+int cpu_simd(const struct backend *be);
+
+/* The ops' reusable temporaries, one per purpose so nested uses never collide. */
+enum cpu_scratch_slot {
+    CPU_SCRATCH_TILE,     /* matmul: a block of widened weight rows */
+    CPU_SCRATCH_VEC,      /* a bias or norm weight widened to f32 */
+    CPU_SCRATCH_PROBS,    /* attention: per-thread score / probability rows */
+    CPU_SCRATCH_STATS,    /* prefill attention: per-thread window / accumulated statistics */
+    CPU_SCRATCH_SLOTS
+};
+/* At least `bytes` of 64-byte aligned memory owned by the backend, contents undefined, valid
+   until the next request for the same slot or backend_free. Call outside parallel regions. */
+void *cpu_scratch(struct backend *be, enum cpu_scratch_slot slot, size_t bytes);
+
 #endif

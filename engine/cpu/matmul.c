@@ -9,14 +9,15 @@
  * first would read and write them twice.
  */
 #include <cblas.h>
-#include <immintrin.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/cpu/cpu_ops.h"
+#include "engine/cpu/simd.h"
 
-#define TILE_ROWS 256 /* rows of W widened per sgemm call */
+#define TILE_ROWS 512 /* rows of W widened per sgemm call: 8 MB of f32 at in = 4096, so the
+                         tile is still in the last-level cache when sgemm packs it */
 #define FEW_ROWS 4    /* up to this many rows of x use the fused half-precision path */
 
 void weight_row_f32(const struct weight *w, int64_t r, float *out) {
@@ -24,53 +25,68 @@ void weight_row_f32(const struct weight *w, int64_t r, float *out) {
     dtype_to_f32(out, base, w->dtype, (size_t)w->cols);
 }
 
-/* 8 half-precision values widened to f32 (F16C when compiled for it). */
-static inline void load8_f32(const uint16_t *src, enum dtype t, float *dst) {
-#if defined(__F16C__) && defined(__AVX2__)
-    __m128i h = _mm_loadu_si128((const __m128i *)src);
-    __m256 f = t == DT_F16 ? _mm256_cvtph_ps(h)
-                           : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    _mm256_storeu_ps(dst, f);
-#else
-    for (int i = 0; i < 8; i++) dst[i] = t == DT_F16 ? f16_to_f32(src[i]) : bf16_to_f32(src[i]);
-#endif
-}
-
-/* dot(x[0..n), row of half-precision weights) */
+/* dot(x[0..n), row of half-precision weights), eight partial sums like the vector version. */
 static float dot_half(const float *x, const uint16_t *wrow, enum dtype t, int64_t n) {
-    float acc[8] = {0}, tmp[8];
+    float acc[8] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        load8_f32(wrow + i, t, tmp);
-        for (int k = 0; k < 8; k++) acc[k] += x[i + k] * tmp[k];
-    }
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[i + k] * (t == DT_F16 ? f16_to_f32(wrow[i + k]) : bf16_to_f32(wrow[i + k]));
     float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     for (; i < n; i++) s += x[i] * (t == DT_F16 ? f16_to_f32(wrow[i]) : bf16_to_f32(wrow[i]));
     return s;
 }
 
-static void matmul_half_few(float *y, const float *x, const struct weight *w, int n) {
-    const uint16_t *W = w->data;
-    const int64_t in = w->cols, out = w->rows;
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < out; o++)
-        for (int i = 0; i < n; i++) y[(int64_t)i * out + o] = dot_half(x + (int64_t)i * in, W + o * in, w->dtype, in);
+/* The same with F16C + FMA, 32 weights per step in four independent sums: decode reads every
+   weight once, and this keeps up with memory on one core. */
+SIMD_FN static float dot_half_simd(const float *x, const uint16_t *wrow, enum dtype t, int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(load8_half(wrow + i, t), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load8_half(wrow + i + 8, t), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load8_half(wrow + i + 16, t), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load8_half(wrow + i + 24, t), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load8_half(wrow + i, t), _mm256_loadu_ps(x + i), a0);
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += x[i] * (t == DT_F16 ? f16_to_f32(wrow[i]) : bf16_to_f32(wrow[i]));
+    return s;
 }
 
-static void matmul_half_tiled(float *y, const float *x, const struct weight *w, int n) {
+static void matmul_half_few(struct backend *be, float *y, const float *x, const struct weight *w, int n) {
+    const uint16_t *W = w->data;
     const int64_t in = w->cols, out = w->rows;
-    float *tile = malloc(sizeof *tile * (size_t)(TILE_ROWS * in));
-    if (!tile) abort();
+    const int simd = cpu_simd(be);
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < out; o++)
+        for (int i = 0; i < n; i++)
+            y[(int64_t)i * out + o] = simd ? dot_half_simd(x + (int64_t)i * in, W + o * in, w->dtype, in)
+                                           : dot_half(x + (int64_t)i * in, W + o * in, w->dtype, in);
+}
+
+/* dst[0..n) = src widened to f32, eight at a time with F16C (bf16: shift into the top half). */
+SIMD_FN static void widen_simd(float *dst, const uint16_t *src, enum dtype t, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8_half(src + i, t));
+    for (; i < n; i++) dst[i] = t == DT_F16 ? f16_to_f32(src[i]) : bf16_to_f32(src[i]);
+}
+
+static void matmul_half_tiled(struct backend *be, float *y, const float *x, const struct weight *w, int n) {
+    const int64_t in = w->cols, out = w->rows;
+    const int64_t tile_rows = out < TILE_ROWS ? out : TILE_ROWS;
+    float *tile = cpu_scratch(be, CPU_SCRATCH_TILE, sizeof *tile * (size_t)(tile_rows * in));
+    const int simd = cpu_simd(be);
     for (int64_t r0 = 0; r0 < out; r0 += TILE_ROWS) {
         int64_t rows = out - r0 < TILE_ROWS ? out - r0 : TILE_ROWS;
         const uint16_t *src = (const uint16_t *)w->data + r0 * in;
-        const int bf = w->dtype == DT_BF16;
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < rows * in; i++) tile[i] = bf ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
+        for (int64_t r = 0; r < rows; r++) {
+            if (simd) widen_simd(tile + r * in, src + r * in, w->dtype, in);
+            else dtype_to_f32(tile + r * in, src + r * in, w->dtype, (size_t)in);
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)rows, (int)in, 1.0f, x, (int)in, tile, (int)in,
                     0.0f, y + r0, (int)out);
     }
-    free(tile);
 }
 
 void cpu_matmul(struct backend *be, float *y, const float *x, const struct weight *w, const struct weight *bias, int n) {
@@ -82,18 +98,16 @@ void cpu_matmul(struct backend *be, float *y, const float *x, const struct weigh
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)out, (int)in, 1.0f, x, (int)in, w->data,
                         (int)in, 0.0f, y, (int)out);
     } else if (n <= FEW_ROWS) {
-        matmul_half_few(y, x, w, n);
+        matmul_half_few(be, y, x, w, n);
     } else {
-        matmul_half_tiled(y, x, w, n);
+        matmul_half_tiled(be, y, x, w, n);
     }
     if (bias) {
-        float *b = malloc(sizeof *b * (size_t)out);
-        if (!b) abort();
+        float *b = cpu_scratch(be, CPU_SCRATCH_VEC, sizeof *b * (size_t)out);
         weight_row_f32(bias, 0, b);
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++)
             for (int64_t o = 0; o < out; o++) y[(int64_t)i * out + o] += b[o];
-        free(b);
     }
 }
 
