@@ -23,5 +23,6 @@ int cmd_score(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_heads(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"synth", cmd_synth, "synthetic TextVQA/DocVQA/OCRBench/synthdog data rendered with FreeType"},
     {"plot", cmd_plot, "paper figures (gnuplot: PNG, PDF) from a results database or head scores"},
     {"bench", cmd_bench, "decode latency, prefill time, peak memory and KV bytes vs context length"},
+    {"heads", cmd_heads, "find the visual heads (the paper's OCR response analysis) -> head-score JSON"},
 };
 
 static void usage(FILE *f) {
