@@ -40,7 +40,8 @@ static const char help_tail[] =
     "\n"
     "Resume: finished pages are kept in OUT.samples.jsonl; run the same command again to continue.\n"
     "A log written with other settings (model, data file, token text, template, max tokens) is\n"
-    "refused. The heat map: sparsemm plot --heads OUT --out DIR.\n\n";
+    "refused. The heat map: sparsemm plot --heads OUT --out DIR. Written as DIR/visual_heads.json of\n"
+    "the model, the scores become its default for --method sparsemm and mask.\n\n";
 
 static volatile sig_atomic_t interrupted;
 
