@@ -122,7 +122,7 @@ void cpu_attention(struct backend *be, const struct attn_args *a) {
     float *win_t = a->window_attn ? per_thread : NULL;
     float *acc_t = a->accum_attn ? per_thread + (a->window_attn ? stat * nt : 0) : NULL;
     float *S_all = cpu_scratch(be, CPU_SCRATCH_PROBS, sizeof(float) * (size_t)BQ * n * nt);
-#pragma omp parallel
+#pragma omp parallel if ((int64_t)H * n * n * a->head_dim >= CPU_PAR_MIN)
     {
         const int tid = omp_get_thread_num();
         float *S = S_all + (size_t)BQ * n * tid;
@@ -137,7 +137,7 @@ void cpu_attention(struct backend *be, const struct attn_args *a) {
     float *outs[2] = {a->window_attn, a->accum_attn}, *parts[2] = {win_t, acc_t};
     for (int s = 0; s < 2; s++) {
         if (!outs[s]) continue;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (stat >= CPU_PAR_MIN)
         for (size_t e = 0; e < stat; e++) {
             float v = 0;
             for (int t = 0; t < nt; t++) v += parts[s][stat * t + e];

@@ -202,7 +202,9 @@ void cpu_attention_decode(struct backend *be, const struct attn_decode_args *a) 
     const int G = a->n_heads / a->n_kv_heads, nt = omp_get_max_threads(), simd = cpu_simd(be);
     const size_t probs = (size_t)G * (a->max_len > 0 ? a->max_len : 1), per_thread = probs + 2 * (size_t)G;
     float *scratch = cpu_scratch(be, CPU_SCRATCH_PROBS, sizeof(float) * per_thread * (size_t)nt);
-#pragma omp parallel for schedule(dynamic)
+    int64_t rows = 0;
+    for (int j = 0; j < a->n_kv_heads; j++) rows += a->len[j];
+#pragma omp parallel for schedule(dynamic) if (rows * G * a->head_dim >= CPU_PAR_MIN)
     for (int j = 0; j < a->n_kv_heads; j++) {
         float *mine = scratch + per_thread * (size_t)omp_get_thread_num();
         attend_kv_head(a, j, simd, mine, mine + probs, (int *)(mine + probs + G));

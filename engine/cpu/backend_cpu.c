@@ -92,7 +92,7 @@ static int cpu_weight_prepare(struct backend *be, struct weight *w, struct error
     float *f = cpu_alloc(be, n * sizeof *f);
     const uint16_t *src = w->host;
     const int bf = w->dtype == DT_BF16;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) f[i] = bf ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
     w->data = f;
     w->dtype = DT_F32;

@@ -27,6 +27,11 @@ void cpu_gather_rows(struct backend *be, void *dst, enum dtype dst_dtype, const 
 void cpu_store_row(struct backend *be, void *dst, enum dtype dst_dtype, const float *src, int row_len);
 void cpu_zero_cols(struct backend *be, float *x, int n, int stride, int col, int count);
 
+/* Work (elements touched) below which an op runs on one thread: starting a parallel region
+   costs microseconds, and far more when another process holds a core, which a decode step of a
+   small model would pay on every one of its ~100 ops. */
+#define CPU_PAR_MIN (1 << 17)
+
 /* Row r of a weight as f32 into out[w.cols] (any stored dtype). */
 void weight_row_f32(const struct weight *w, int64_t r, float *out);
 

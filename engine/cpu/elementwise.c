@@ -11,7 +11,7 @@
 #include "engine/cpu/simd.h"
 
 void cpu_add(struct backend *be, float *y, const float *x, size_t count) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= CPU_PAR_MIN)
     for (size_t i = 0; i < count; i++) y[i] += x[i];
 }
 
@@ -42,7 +42,7 @@ static inline float act1(float x, enum activation act) {
 }
 
 void cpu_activation(struct backend *be, float *x, size_t count, enum activation act) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= CPU_PAR_MIN)
     for (size_t i = 0; i < count; i++) x[i] = act1(x[i], act);
 }
 
@@ -62,11 +62,11 @@ SIMD_FN static void silu_mul_simd(float *gate, const float *up, size_t lo, size_
 void cpu_silu_mul(struct backend *be, float *gate, const float *up, size_t count) {
     if (cpu_simd(be)) {
         const size_t block = 4096;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= CPU_PAR_MIN)
         for (size_t b = 0; b < count; b += block) silu_mul_simd(gate, up, b, b + block < count ? b + block : count);
         return;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= CPU_PAR_MIN)
     for (size_t i = 0; i < count; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 

@@ -35,7 +35,7 @@ static void store_row(struct backend *be, void *dst, enum dtype t, const float *
 void cpu_gather_rows(struct backend *be, void *dst, enum dtype dst_dtype, const float *src, int src_stride, int col,
                      int row_len, const int32_t *idx, int count) {
     const size_t es = dtype_size(dst_dtype);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)count * row_len >= CPU_PAR_MIN)
     for (int i = 0; i < count; i++)
         store_row(be, (char *)dst + (size_t)i * row_len * es, dst_dtype, src + (int64_t)idx[i] * src_stride + col,
                   row_len);

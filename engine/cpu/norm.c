@@ -19,7 +19,7 @@ static float *weight_vec(const struct weight *w) {
 
 void cpu_rmsnorm(struct backend *be, float *y, const float *x, const struct weight *w, int n, int dim, float eps) {
     float *g = weight_vec(w);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * dim >= CPU_PAR_MIN)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (int64_t)i * dim;
         float *yi = y + (int64_t)i * dim;
@@ -35,7 +35,7 @@ void cpu_rmsnorm(struct backend *be, float *y, const float *x, const struct weig
 void cpu_layernorm(struct backend *be, float *y, const float *x, const struct weight *w, const struct weight *b,
                    int n, int dim, float eps) {
     float *g = weight_vec(w), *beta = weight_vec(b);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * dim >= CPU_PAR_MIN)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (int64_t)i * dim;
         float *yi = y + (int64_t)i * dim;

@@ -9,7 +9,7 @@
 void cpu_rope(struct backend *be, float *x, int n, int n_heads, int head_dim, int stride, const float *cos,
               const float *sin) {
     const int half = head_dim / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * stride >= CPU_PAR_MIN)
     for (int r = 0; r < n; r++) {
         const float *c = cos + (int64_t)r * half, *s = sin + (int64_t)r * half;
         for (int h = 0; h < n_heads; h++) {
