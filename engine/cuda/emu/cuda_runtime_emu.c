@@ -5,8 +5,15 @@
  * last page, rounded to cudaMalloc's 256-byte alignment, so a kernel that runs past the end of
  * a buffer faults on the guard. Data pages are PROT_NONE except inside emu_with_device_memory,
  * which the runtime's own copies and memsets, kernel launches (cuda_emu.h) and the fake cuBLAS
- * go through. A SIGSEGV handler names the allocation a stray host access hit, then lets the
- * previous handler (the default, or AddressSanitizer's) report the crash with its stack.
+ * go through.
+ *
+ * Opening every allocation for every launch would cost two mprotect calls per allocation per
+ * launch (a model has hundreds of weights). Instead allocations open lazily: inside
+ * emu_with_device_memory, the SIGSEGV handler makes the allocation that was touched readable
+ * and writable and lets the access repeat; on leaving, only the allocations opened meanwhile
+ * are closed again. Outside it, a fault in device memory is a host access: the handler names
+ * the allocation, then lets the previous handler (the default, or AddressSanitizer's) report
+ * the crash with its stack.
  */
 #define _GNU_SOURCE
 #include "engine/cuda/emu/cuda_runtime_emu.h"
@@ -28,6 +35,8 @@ struct alloc {
     char *map, *data;
     size_t map_bytes, data_pages_bytes, bytes;
     struct alloc *next;
+    struct alloc *next_open; /* on the list of allocations opened by the current access window */
+    int open;
 };
 
 struct emu_stream {
@@ -40,10 +49,10 @@ struct emu_event {
 
 static struct {
     struct alloc *allocs;
+    struct alloc *opened;
     size_t live_bytes;
     size_t device_bytes; /* 0: the host's physical memory */
     int open_depth;
-    int handler_installed;
     struct sigaction old_segv;
     cudaError_t last;
     char detail[512];
@@ -87,18 +96,32 @@ static void protect(struct alloc *a, int open) {
     }
 }
 
+static void install_handler(void);
+
 void emu_with_device_memory(void (*fn)(void *), void *ctx) {
-    if (rt.open_depth++ == 0)
-        for (struct alloc *a = rt.allocs; a; a = a->next) protect(a, 1);
+    if (rt.open_depth == 0) install_handler();
+    rt.open_depth++;
     fn(ctx);
-    if (--rt.open_depth == 0)
-        for (struct alloc *a = rt.allocs; a; a = a->next) protect(a, 0);
+    if (--rt.open_depth) return;
+    for (struct alloc *a = rt.opened; a; a = a->next_open) {
+        protect(a, 0);
+        a->open = 0;
+    }
+    rt.opened = NULL;
 }
 
 static void on_segv(int sig, siginfo_t *si, void *uc) {
     const char *addr = si->si_addr;
     for (struct alloc *a = rt.allocs; a; a = a->next) {
         if (addr < a->map || addr >= a->map + a->map_bytes) continue;
+        const char *pages = a->map + page_size();
+        if (rt.open_depth > 0 && !a->open && addr >= pages && addr < pages + a->data_pages_bytes) {
+            protect(a, 1); /* a kernel or copy touched it: open it until the window closes */
+            a->open = 1;
+            a->next_open = rt.opened;
+            rt.opened = a;
+            return;
+        }
         char msg[256];
         int n;
         if (addr >= a->data && addr < a->data + a->bytes)
@@ -114,15 +137,18 @@ static void on_segv(int sig, siginfo_t *si, void *uc) {
     sigaction(SIGSEGV, &rt.old_segv, NULL); /* the faulting access repeats and the usual report follows */
 }
 
+/* Make on_segv the SIGSEGV handler, chaining to whatever was there. Checked again at every
+   access window, because test harnesses (cmocka) install and restore their own per test. */
 static void install_handler(void) {
-    if (rt.handler_installed) return;
+    struct sigaction cur;
+    sigaction(SIGSEGV, NULL, &cur);
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_segv) return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &rt.old_segv);
-    rt.handler_installed = 1;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -183,7 +209,7 @@ cudaError_t cudaMalloc(void **ptr, size_t bytes) {
     rt.live_bytes += need;
     protect(a, 1);
     memset(a->data, 0xff, need); /* device memory starts as garbage: a NaN pattern */
-    protect(a, rt.open_depth > 0);
+    protect(a, 0);
     install_handler();
     *ptr = a->data;
     return cudaSuccess;
@@ -195,6 +221,11 @@ cudaError_t cudaFree(void *ptr) {
         struct alloc *a = *pp;
         if (a->data != ptr) continue;
         *pp = a->next;
+        for (struct alloc **op = &rt.opened; *op; op = &(*op)->next_open)
+            if (*op == a) {
+                *op = a->next_open;
+                break;
+            }
         rt.live_bytes -= (a->bytes ? a->bytes + ALIGN - 1 : ALIGN) / ALIGN * ALIGN;
         munmap(a->map, a->map_bytes);
         free(a);
