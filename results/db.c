@@ -199,25 +199,6 @@ static int create_if_empty(struct results_db *db, struct error *err) {
     return 0;
 }
 
-/* A process killed while creating the file can leave an SQLite header with no application_id
-   and no schema yet (SQLite writes the first page before our schema transaction commits, and a
-   hot journal rolls the rest back). That file is ours to finish, not a foreign database: both
-   header fields are still SQLite's defaults, and once SQLite has opened it (replaying any
-   journal), it holds no table at all. A foreign database with content is never adopted. */
-static int header_blank(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    unsigned char h[100];
-    size_t got = fread(h, 1, sizeof h, f);
-    fclose(f);
-    return got == sizeof h && !memcmp(h, "SQLite format 3", 16) && be32(h + 68) == 0 && be32(h + 60) == 0;
-}
-
-static int still_blank(struct results_db *db) {
-    return query_int(db, "PRAGMA application_id") == 0 && query_int(db, "PRAGMA user_version") == 0 &&
-           query_int(db, "SELECT count(*) FROM sqlite_master") == 0;
-}
-
 /* After SQLite opened it: intact (quick_check reads every page, so a truncated or overwritten
    file fails here), and the schema is ours (the meta table agrees with the header). */
 static int verify(struct results_db *db, struct error *err) {
@@ -250,7 +231,7 @@ int results_open(const char *path, enum results_open_mode mode, struct results_d
     int fresh = !exists || st.st_size == 0;
     if (fresh && mode != RESULTS_OPEN_CREATE)
         return error_set(err, "%s: no such results database", path);
-    if (!fresh && check_header(path, err) && !(mode == RESULTS_OPEN_CREATE && header_blank(path))) return -1;
+    if (!fresh && check_header(path, err)) return -1;
 
     struct results_db *db = xcalloc(1, sizeof *db);
     db->path = xstrdup(path);
@@ -267,7 +248,7 @@ int results_open(const char *path, enum results_open_mode mode, struct results_d
     /* A reader waits for a writer's commit instead of failing; a sample takes far longer. */
     sqlite3_busy_timeout(db->sql, 10000);
     int rc = 0;
-    if (fresh || (mode == RESULTS_OPEN_CREATE && still_blank(db))) rc = create_if_empty(db, err);
+    if (fresh) rc = create_if_empty(db, err);
     if (rc == 0) rc = verify(db, err);
     /* WAL: readers (report, plot) never block the sweep. synchronous=FULL: a commit is on disk
        before the insert returns, so a finished sample survives even a power cut. */
