@@ -186,17 +186,29 @@ static int64_t query_int(struct results_db *db, const char *sql) {
     return v;
 }
 
-/* A new file gets its schema in one transaction while still in rollback-journal mode, so the
-   header on disk carries our application_id from the first commit on (check_header relies on
-   that even when a later WAL was left behind by a crash). Two processes creating the same file
-   at once serialise on BEGIN IMMEDIATE; the second finds the schema and skips. */
-static int create_if_empty(struct results_db *db, struct error *err) {
-    if (exec(db, "BEGIN IMMEDIATE", err)) return -1;
-    int64_t n = query_int(db, "SELECT count(*) FROM sqlite_master");
-    if (exec(db, "COMMIT", err)) return -1;
-    if (n != 0) return 0;
-    if (results_schema_create(db->sql, err)) return error_wrap(err, "%s", db->path);
-    return 0;
+/* A new database is built complete (schema, application_id) under a temporary name and only
+   then linked into place, so a process killed at any moment leaves either no file or a whole
+   database, never a half-made one that the next open would refuse as foreign. link() does not
+   overwrite: of two processes creating the same file at once, the second finds the first's and
+   drops its own. An existing empty file (e.g. made by touch) is replaced. */
+static int create_atomically(const char *path, int replace_empty, struct error *err) {
+    char *tmp = xasprintf("%s.creating-%ld", path, (long)getpid());
+    unlink(tmp);
+    sqlite3 *sql = NULL;
+    int rc = sqlite3_open_v2(tmp, &sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK ? 0 : -1;
+    if (rc) error_set(err, "%s: cannot create: %s", path, sql ? sqlite3_errmsg(sql) : "out of memory");
+    if (!rc && results_schema_create(sql, err)) rc = error_wrap(err, "%s", path);
+    sqlite3_close(sql);
+    if (!rc) {
+        if (replace_empty) {
+            if (rename(tmp, path) != 0) rc = error_set(err, "%s: cannot create: %s", path, strerror(errno));
+        } else if (link(tmp, path) != 0 && errno != EEXIST) {
+            rc = error_set(err, "%s: cannot create: %s", path, strerror(errno));
+        }
+    }
+    unlink(tmp);
+    free(tmp);
+    return rc;
 }
 
 /* After SQLite opened it: intact (quick_check reads every page, so a truncated or overwritten
@@ -231,7 +243,11 @@ int results_open(const char *path, enum results_open_mode mode, struct results_d
     int fresh = !exists || st.st_size == 0;
     if (fresh && mode != RESULTS_OPEN_CREATE)
         return error_set(err, "%s: no such results database", path);
-    if (!fresh && check_header(path, err)) return -1;
+    if (fresh) {
+        if (create_atomically(path, st.st_size == 0 && exists, err)) return -1;
+        fresh = 0;
+    }
+    if (check_header(path, err)) return -1;
 
     struct results_db *db = xcalloc(1, sizeof *db);
     db->path = xstrdup(path);
@@ -247,9 +263,7 @@ int results_open(const char *path, enum results_open_mode mode, struct results_d
     }
     /* A reader waits for a writer's commit instead of failing; a sample takes far longer. */
     sqlite3_busy_timeout(db->sql, 10000);
-    int rc = 0;
-    if (fresh) rc = create_if_empty(db, err);
-    if (rc == 0) rc = verify(db, err);
+    int rc = verify(db, err);
     /* WAL: readers (report, plot) never block the sweep. synchronous=FULL: a commit is on disk
        before the insert returns, so a finished sample survives even a power cut. */
     if (rc == 0 && mode != RESULTS_OPEN_READONLY)
