@@ -7,7 +7,9 @@ Prompts follow the paper's efficiency experiment (research/sparsemm.md §5.4): i
 arange(n) mod the vocabulary, a 123-token warm-up forward, one timed prefill, then the mean of
 `--steps` single-token greedy decode steps. Both sides keep an f32 KV cache and compute logits for
 the last position only at prefill (transformers: logits_to_keep=1, as generate() does; the engine
-always does). The C side is `sparsemm bench --model DIR --methods fullkv --kv-dtype f32 --json`.
+always does). The C side is `sparsemm bench --model DIR --methods fullkv --kv-dtype f32 --json`,
+run with OPENBLAS_CORETYPE=SkylakeX on CPUs with AVX-512 unless the variable is set (OpenBLAS
+0.3.21 falls back to AVX2 kernels on Zen 4/5; torch's own BLAS uses AVX-512 there anyway).
 
     python3 tools/bench/compare_transformers.py                       # builds the model below
     python3 tools/bench/compare_transformers.py --model tests/fixtures/golden/llava_gqa
@@ -77,10 +79,18 @@ def time_torch(model_dir, lengths, steps, threads):
     return rows
 
 
+def has_avx512():
+    flags = open('/proc/cpuinfo').read()
+    return all(f' {f}' in flags for f in ['avx512f', 'avx512bw', 'avx512dq', 'avx512vl', 'avx512cd'])
+
+
 def time_engine(model_dir, lengths, steps, threads, binary):
+    env = dict(os.environ)
+    if 'OPENBLAS_CORETYPE' not in env and has_avx512():
+        env['OPENBLAS_CORETYPE'] = 'SkylakeX'  # as scripts/bench.sh: OpenBLAS 0.3.21 misses Zen 4/5
     cmd = [binary, 'bench', '--model', model_dir, '--context', ','.join(map(str, lengths)), '--methods', 'fullkv',
            '--steps', str(steps), '--threads', str(threads), '--kv-dtype', 'f32', '--json']
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     rows = {}
     for line in res.stdout.splitlines():
         r = json.loads(line)

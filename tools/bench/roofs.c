@@ -349,7 +349,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "roofs: %s\n", err.msg);
         return 1;
     }
-    printf("roofs: %s, f16 weights, %d threads\n", o.shape, m->be->n_threads);
+    printf("roofs: %s, f16 weights, %d threads, OpenBLAS kernels for %s\n", o.shape, m->be->n_threads,
+           openblas_get_corename());
     int rc = 0;
     if (!only || !strcmp(only, "matmul")) matmul_roof(m->be, &cfg.text, &o);
     if (!only || !strcmp(only, "stream")) rc |= stream_roof(m, &o);
