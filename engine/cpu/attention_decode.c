@@ -23,7 +23,6 @@
 #include "engine/cpu/simd.h"
 
 #define ROW_BLOCK 64 /* cached rows per block: 16 KB of f16 K or V at head_dim 128 */
-#define V_CHUNK 64   /* output dims per register pass of the weighted sum (8 vectors of 8) */
 
 static inline float kv_at(const void *base, enum dtype t, int64_t i) {
     return t == DT_F32 ? ((const float *)base)[i] : t == DT_F16 ? f16_to_f32(((const uint16_t *)base)[i])
@@ -58,37 +57,49 @@ static void scores_plain(const struct attn_decode_args *a, const float *q, int64
     }
 }
 
-SIMD_FN static void scores_simd(const struct attn_decode_args *a, const float *q, int64_t off, int r0, int r1,
-                                float scale, float *p, float *m, int *best) {
-    const int d = a->head_dim, d8 = d & ~7;
-    const enum dtype t = a->kv_dtype;
+/* 8 cached values from element i of a K or V buffer in dtype t. The kernels below call their
+   row loops with t a literal, so after inlining each dtype has its own loop without a branch. */
+SIMD_FN static inline __attribute__((always_inline)) __m256 load8_kv(const void *base, int64_t i, enum dtype t) {
+    return t == DT_F32 ? _mm256_loadu_ps((const float *)base + i) : load8_half((const uint16_t *)base + i, t);
+}
+
+SIMD_FN static inline __attribute__((always_inline)) void
+scores_rows(const struct attn_decode_args *a, const float *q, int64_t off, int r0, int r1, float scale, float *p,
+            float *m, int *best, enum dtype t) {
+    const int d = a->head_dim, d8 = d & ~7, es = (int)dtype_size(t);
+    float mx = *m;
+    int bi = *best;
     for (int r = r0; r < r1; r++) {
         if (masked(a, off + r)) {
             p[r] = -INFINITY;
             continue;
         }
         const int64_t row = (off + r) * d;
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
         int i = 0;
-        if (t == DT_F32) {
-            const float *k = (const float *)a->k + row;
-            for (; i + 16 <= d8; i += 16) {
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(k + i + 8), s1);
-            }
-            for (; i < d8; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), s0);
-        } else {
-            const uint16_t *k = (const uint16_t *)a->k + row;
-            for (; i + 16 <= d8; i += 16) {
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8_half(k + i, t), s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8_half(k + i + 8, t), s1);
-            }
-            for (; i < d8; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8_half(k + i, t), s0);
+        prefetch_ahead((const char *)a->k + row * es, d * es);
+        for (; i + 32 <= d8; i += 32) {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8_kv(a->k, row + i, t), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8_kv(a->k, row + i + 8, t), s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), load8_kv(a->k, row + i + 16, t), s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), load8_kv(a->k, row + i + 24, t), s3);
         }
-        float s = hsum8(_mm256_add_ps(s0, s1));
+        for (; i < d8; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8_kv(a->k, row + i, t), s0);
+        float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
         for (; i < d; i++) s += q[i] * kv_at(a->k, t, row + i);
         p[r] = s * scale;
-        if (p[r] > *m) *m = p[r], *best = r;
+        if (p[r] > mx) mx = p[r], bi = r;
+    }
+    *m = mx;
+    *best = bi;
+}
+
+SIMD_FN static void scores_simd(const struct attn_decode_args *a, const float *q, int64_t off, int r0, int r1,
+                                float scale, float *p, float *m, int *best) {
+    switch (a->kv_dtype) {
+    case DT_F32: scores_rows(a, q, off, r0, r1, scale, p, m, best, DT_F32); break;
+    case DT_F16: scores_rows(a, q, off, r0, r1, scale, p, m, best, DT_F16); break;
+    case DT_BF16: scores_rows(a, q, off, r0, r1, scale, p, m, best, DT_BF16); break;
     }
 }
 
@@ -138,30 +149,62 @@ static void weighted_sum_plain(const struct attn_decode_args *a, int64_t off, in
     }
 }
 
-SIMD_FN static void weighted_sum_simd(const struct attn_decode_args *a, int64_t off, int r0, int r1, const float *p,
-                                      float inv, float *out) {
-    const int d = a->head_dim, d8 = d & ~7;
-    const enum dtype t = a->kv_dtype;
-    for (int c0 = 0; c0 < d8; c0 += V_CHUNK) {
-        const int nv = (d8 - c0 < V_CHUNK ? d8 - c0 : V_CHUNK) / 8;
-        __m256 acc[V_CHUNK / 8];
-        for (int k = 0; k < nv; k++) acc[k] = _mm256_loadu_ps(out + c0 + 8 * k);
+/* out[c0 .. c0 + 64) += sum over rows of w_r * v_r[c0 .. c0 + 64): eight accumulators that stay
+   in registers for the whole block of rows. */
+SIMD_FN static inline __attribute__((always_inline)) void
+weighted_chunk64(const struct attn_decode_args *a, int64_t off, int r0, int r1, const float *p, float inv, float *out,
+                 int c0, enum dtype t) {
+    const int d = a->head_dim, es = (int)dtype_size(t);
+    __m256 a0 = _mm256_loadu_ps(out + c0), a1 = _mm256_loadu_ps(out + c0 + 8), a2 = _mm256_loadu_ps(out + c0 + 16),
+           a3 = _mm256_loadu_ps(out + c0 + 24), a4 = _mm256_loadu_ps(out + c0 + 32),
+           a5 = _mm256_loadu_ps(out + c0 + 40), a6 = _mm256_loadu_ps(out + c0 + 48),
+           a7 = _mm256_loadu_ps(out + c0 + 56);
+    for (int r = r0; r < r1; r++) {
+        const __m256 w = _mm256_set1_ps(p[r] * inv);
+        const int64_t row = (off + r) * d + c0;
+        if (c0 == 0) prefetch_ahead((const char *)a->v + row * es, d * es);
+        a0 = _mm256_fmadd_ps(w, load8_kv(a->v, row, t), a0);
+        a1 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 8, t), a1);
+        a2 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 16, t), a2);
+        a3 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 24, t), a3);
+        a4 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 32, t), a4);
+        a5 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 40, t), a5);
+        a6 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 48, t), a6);
+        a7 = _mm256_fmadd_ps(w, load8_kv(a->v, row + 56, t), a7);
+    }
+    _mm256_storeu_ps(out + c0, a0), _mm256_storeu_ps(out + c0 + 8, a1), _mm256_storeu_ps(out + c0 + 16, a2);
+    _mm256_storeu_ps(out + c0 + 24, a3), _mm256_storeu_ps(out + c0 + 32, a4), _mm256_storeu_ps(out + c0 + 40, a5);
+    _mm256_storeu_ps(out + c0 + 48, a6), _mm256_storeu_ps(out + c0 + 56, a7);
+}
+
+/* The same for dims [c0, c0 + 8*nv), nv < 8 (head sizes that are not a multiple of 64), and a
+   plain loop for the last head_dim % 8 dims. */
+SIMD_FN static inline __attribute__((always_inline)) void
+weighted_rows(const struct attn_decode_args *a, int64_t off, int r0, int r1, const float *p, float inv, float *out,
+              enum dtype t) {
+    const int d = a->head_dim, d8 = d & ~7, es = (int)dtype_size(t);
+    int c0 = 0;
+    for (; c0 + 64 <= d8; c0 += 64) weighted_chunk64(a, off, r0, r1, p, inv, out, c0, t);
+    if (c0 < d8)
         for (int r = r0; r < r1; r++) {
             const __m256 w = _mm256_set1_ps(p[r] * inv);
-            const int64_t row = (off + r) * d + c0;
-            if (t == DT_F32) {
-                const float *v = (const float *)a->v + row;
-                for (int k = 0; k < nv; k++) acc[k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * k), acc[k]);
-            } else {
-                const uint16_t *v = (const uint16_t *)a->v + row;
-                for (int k = 0; k < nv; k++) acc[k] = _mm256_fmadd_ps(w, load8_half(v + 8 * k, t), acc[k]);
-            }
+            const int64_t row = (off + r) * d;
+            if (c0 == 0) prefetch_ahead((const char *)a->v + row * es, d * es);
+            for (int c = c0; c < d8; c += 8)
+                _mm256_storeu_ps(out + c, _mm256_fmadd_ps(w, load8_kv(a->v, row + c, t), _mm256_loadu_ps(out + c)));
         }
-        for (int k = 0; k < nv; k++) _mm256_storeu_ps(out + c0 + 8 * k, acc[k]);
-    }
     for (int r = r0; r < r1 && d8 < d; r++) {
         const float w = p[r] * inv;
         for (int i = d8; i < d; i++) out[i] += w * kv_at(a->v, t, (off + r) * d + i);
+    }
+}
+
+SIMD_FN static void weighted_sum_simd(const struct attn_decode_args *a, int64_t off, int r0, int r1, const float *p,
+                                      float inv, float *out) {
+    switch (a->kv_dtype) {
+    case DT_F32: weighted_rows(a, off, r0, r1, p, inv, out, DT_F32); break;
+    case DT_F16: weighted_rows(a, off, r0, r1, p, inv, out, DT_F16); break;
+    case DT_BF16: weighted_rows(a, off, r0, r1, p, inv, out, DT_BF16); break;
     }
 }
 

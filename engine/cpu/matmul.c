@@ -42,6 +42,7 @@ SIMD_FN static float dot_half_simd(const float *x, const uint16_t *wrow, enum dt
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        prefetch_ahead(wrow + i, 64);
         a0 = _mm256_fmadd_ps(load8_half(wrow + i, t), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(load8_half(wrow + i + 8, t), _mm256_loadu_ps(x + i + 8), a1);
         a2 = _mm256_fmadd_ps(load8_half(wrow + i + 16, t), _mm256_loadu_ps(x + i + 16), a2);
@@ -68,6 +69,7 @@ SIMD_FN static float dot_f32_simd(const float *x, const float *wrow, int64_t n) 
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        prefetch_ahead(wrow + i, 128);
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wrow + i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(_mm256_loadu_ps(wrow + i + 8), _mm256_loadu_ps(x + i + 8), a1);
         a2 = _mm256_fmadd_ps(_mm256_loadu_ps(wrow + i + 16), _mm256_loadu_ps(x + i + 16), a2);

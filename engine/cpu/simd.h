@@ -27,6 +27,18 @@
 
 #define SIMD_FN __attribute__((target("avx2,fma,f16c")))
 
+/* Streaming kernels (decode GEMV, decode attention) ask for the cache line this far ahead of
+   the one they read: the hardware prefetchers alone keep too few lines in flight for one core
+   to reach memory bandwidth (measured here: 43.8 -> 32 ms for a 1 GB f16 GEMV pass on one core,
+   against 31 ms for a bare read loop). */
+#define PREFETCH_AHEAD 4096
+
+/* Prefetch the lines of [p + PREFETCH_AHEAD, p + PREFETCH_AHEAD + bytes). Prefetches never fault,
+   so running past the end of a buffer is harmless. */
+static inline void prefetch_ahead(const void *p, int bytes) {
+    for (int b = 0; b < bytes; b += 64) _mm_prefetch((const char *)p + PREFETCH_AHEAD + b, _MM_HINT_T0);
+}
+
 /* 8 f16 or bf16 values widened to f32 (bf16 is the top half of an f32). */
 static inline __m256 load8_half(const uint16_t *p, enum dtype t) {
     __m128i h = _mm_loadu_si128((const __m128i *)p);
