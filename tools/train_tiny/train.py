@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Train the embedded default model: a small llava-hf LlavaForConditionalGeneration (CLIP vision
+tower + 2-layer GELU projector + Llama decoder with GQA) that reads text in images, on data made
+by `sparsemm synth`. See tools/train_tiny/README.md for the exact reproduction command.
+
+Everything is seeded; the data comes from the C generator (training seeds disjoint from the
+evaluation seeds), the tokenizer is trained here on the training text with the same builder the
+golden tests use (tools/golden/make_tokenizers.py), and the result is saved with save_pretrained
+in the Hugging Face layout the C engine loads (config.json, model.safetensors in fp16,
+tokenizer.json, tokenizer_config.json, preprocessor_config.json).
+
+Prompts are exactly what the C harness sends (datasets/benchmark.c): lmms-eval's Vicuna template,
+"<image>\\n" + the benchmark's prompt; TextVQA capitalises the question and, like DocVQA, appends
+"\\nAnswer the question using a single word or phrase."; OCRBench sends the bare question; the OCR
+task for the head finder asks "Provide all the OCR results of this image.".
+Loss is on the answer tokens and the closing </s> only.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'golden'))
+from make_tokenizers import build_llama_tokenizer, llama_tokenizer_config, save_tokenizer_dir  # noqa: E402
+
+VICUNA = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+          "detailed, and polite answers to the user's questions. USER: <image>\n{q} ASSISTANT:")
+SHORT = "\nAnswer the question using a single word or phrase."
+OCR_PROMPT = "Provide all the OCR results of this image."
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def py_capitalize(s):
+    return s[:1].upper() + s[1:].lower()
+
+
+def first_existing(root, names):
+    for n in names:
+        if os.path.exists(os.path.join(root, n)):
+            return os.path.join(root, n)
+    raise FileNotFoundError(f'{root}: none of {names}')
+
+
+def load_samples(root, kind):
+    """(image path, prompt, answer) triples from a `sparsemm synth` output folder (either split)."""
+    out = []
+    if kind == 'textvqa':
+        data = json.load(open(first_existing(root, ['TextVQA_0.5.1_train.json', 'TextVQA_0.5.1_val.json'])))['data']
+        for e in data:
+            ans = max(set(e['answers']), key=e['answers'].count)
+            out.append((os.path.join(root, 'train_images', e['image_id'] + '.jpg'),
+                        py_capitalize(e['question']) + SHORT, ans))
+    elif kind == 'docvqa':
+        data = json.load(open(first_existing(root, ['train_v1.0.json', 'val_v1.0.json'])))['data']
+        for e in data:
+            out.append((os.path.join(root, e['image']), e['question'] + SHORT, e['answers'][0]))
+    elif kind == 'ocrbench':
+        for e in json.load(open(os.path.join(root, 'OCRBench.json'))):
+            a = e['answers'] if isinstance(e['answers'], str) else e['answers'][0]
+            out.append((os.path.join(root, e['image_path']), e['question'].strip(), a))
+    elif kind == 'synthdog':
+        for e in json.load(open(os.path.join(root, 'synthdog-en.json'))):
+            text = ' '.join(c['chunk'] for c in e['2_coord'])
+            out.append((os.path.join(root, e['image_name']), OCR_PROMPT, text))
+    else:
+        raise ValueError(kind)
+    return out
+
+
+def preprocess(path, size):
+    """CLIPImageProcessor for a square size: resize shortest edge (PIL bicubic) + center crop,
+    rescale, normalise (what the C engine reproduces bit for bit)."""
+    img = Image.open(path).convert('RGB')
+    w, h = img.size
+    if w <= h:
+        nw, nh = size, int(size * h / w)
+    else:
+        nw, nh = int(size * w / h), size
+    img = img.resize((nw, nh), Image.BICUBIC)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    x = np.asarray(img, dtype=np.float64) * (1 / 255)
+    x = (x.astype(np.float32) - np.array(CLIP_MEAN, np.float32)) / np.array(CLIP_STD, np.float32)
+    return torch.from_numpy(x.transpose(2, 0, 1).copy())
+
+
+class Encoder:
+    """Prompt -> ids with the image token expanded, and the answer's label mask."""
+
+    def __init__(self, tok, image_id, n_image):
+        self.tok, self.image_id, self.n_image = tok, image_id, n_image
+        self.eos = tok.token_to_id('</s>')
+
+    def prompt_ids(self, prompt):
+        ids = self.tok.encode(VICUNA.format(q=prompt)).ids  # BOS from the post-processor
+        i = ids.index(self.image_id)
+        return ids[:i] + [self.image_id] * self.n_image + ids[i + 1:]
+
+    def example(self, prompt, answer, max_answer):
+        """The answer is tokenized as part of the whole text "... ASSISTANT: answer" (what the
+        model sees when it reads its own output back), then cut off the prompt's tokens."""
+        text = VICUNA.format(q=prompt)
+        head = self.tok.encode(text).ids
+        full = self.tok.encode(text + ' ' + answer).ids
+        assert full[:len(head)] == head, (text, answer)
+        a = full[len(head):][:max_answer] + [self.eos]
+        p = self.prompt_ids(prompt)
+        return p + a, [-100] * len(p) + a
+
+
+def collate(batch, pad_id):
+    n = max(len(ids) for ids, _, _ in batch)
+    ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
+    lab = torch.full((len(batch), n), -100, dtype=torch.long)
+    att = torch.zeros((len(batch), n), dtype=torch.long)
+    for i, (x, y, _) in enumerate(batch):
+        ids[i, :len(x)] = torch.tensor(x)
+        lab[i, :len(y)] = torch.tensor(y)
+        att[i, :len(x)] = 1
+    return ids, lab, att, torch.stack([px for _, _, px in batch])
+
+
+@torch.no_grad()
+def greedy_answer(model, enc, prompt_ids, pixels, max_new):
+    ids = torch.tensor([prompt_ids])
+    out, past = [], None
+    inputs = dict(input_ids=ids, pixel_values=pixels[None])
+    for _ in range(max_new):
+        r = model(**inputs, past_key_values=past, use_cache=True)
+        past = r.past_key_values
+        t = int(r.logits[0, -1].argmax())
+        if t == enc.eos:
+            break
+        out.append(t)
+        inputs = dict(input_ids=torch.tensor([[t]]))
+    return enc.tok.decode(out).strip()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', required=True, help='folder with textvqa/ docvqa/ ocrbench/ synthdog/ from sparsemm synth')
+    ap.add_argument('--heldout', required=True, help='the same layout, other seeds: held-out accuracy')
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--minutes', type=float, default=100.0, help='training time budget')
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--lr', type=float, default=1.5e-3)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--image-size', type=int, default=224)
+    ap.add_argument('--threads', type=int, default=2)
+    args = ap.parse_args()
+
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    kinds = ['textvqa', 'docvqa', 'ocrbench', 'synthdog']
+    train = {k: load_samples(os.path.join(args.data, k), k) for k in kinds}
+    held = {k: load_samples(os.path.join(args.heldout, k), k)[:48] for k in kinds if k != 'synthdog'}
+
+    text_lines = [VICUNA.format(q=p) + ' ' + a for k in kinds for _, p, a in train[k]]
+    random.Random(args.seed).shuffle(text_lines)
+    tok = build_llama_tokenizer(text_lines[:30000], vocab_size=1200, legacy=True)
+    os.makedirs(args.out, exist_ok=True)
+    save_tokenizer_dir(tok, args.out, llama_tokenizer_config(tok))
+    image_id = tok.token_to_id('<image>')
+    vocab = (tok.get_vocab_size() + 63) // 64 * 64
+    n_image = (args.image_size // 14) ** 2
+
+    vision = CLIPVisionConfig(hidden_size=192, intermediate_size=768, num_hidden_layers=4, num_attention_heads=6,
+                              image_size=args.image_size, patch_size=14, projection_dim=192)
+    text = LlamaConfig(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
+                       num_key_value_heads=2, vocab_size=vocab, max_position_embeddings=2048, rms_norm_eps=1e-5,
+                       bos_token_id=1, eos_token_id=2, pad_token_id=tok.token_to_id('<pad>'))
+    cfg = LlavaConfig(vision_config=vision.to_dict(), text_config=text.to_dict(), image_token_index=image_id,
+                      image_seq_length=n_image, vision_feature_layer=-2, vision_feature_select_strategy='default',
+                      projector_hidden_act='gelu')
+    model = LlavaForConditionalGeneration(cfg)
+    enc = Encoder(tok, image_id, n_image)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    max_answer = {'textvqa': 16, 'docvqa': 24, 'ocrbench': 24, 'synthdog': 96}
+    pool = [(k, s) for k in kinds for s in train[k]]
+    random.Random(args.seed + 1).shuffle(pool)
+    log = open(os.path.join(args.out, 'train_log.tsv'), 'w')
+    log.write('step\tminutes\tsamples\tloss\tlr\theldout_textvqa\theldout_docvqa\theldout_ocrbench\n')
+    t0, step, pos, ema = time.time(), 0, 0, None
+    budget_s = args.minutes * 60
+    est_steps = None
+    while True:
+        elapsed = time.time() - t0
+        if elapsed > budget_s:
+            break
+        batch = []
+        for _ in range(args.batch):
+            k, (path, prompt, answer) = pool[pos % len(pool)]
+            pos += 1
+            ids, lab = enc.example(prompt, answer, max_answer[k])
+            batch.append((ids, lab, preprocess(path, args.image_size)))
+        ids, lab, att, px = collate(batch, text.pad_token_id)
+        # warmup 200 steps, then cosine to 5% over the time budget (steps estimated from speed)
+        if step == 20:
+            est_steps = int(budget_s / ((time.time() - t0) / 20))
+        total = est_steps or 10 ** 9
+        lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            loss = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        step += 1
+        if step % 250 == 0 or time.time() - t0 > budget_s:
+            model.eval()
+            accs = []
+            for k in ['textvqa', 'docvqa', 'ocrbench']:
+                ok = 0
+                for path, prompt, answer in held[k][:24]:
+                    pred = greedy_answer(model, enc, enc.prompt_ids(prompt), preprocess(path, args.image_size), 24)
+                    ok += pred.lower() == answer.lower()
+                accs.append(ok / 24)
+            model.train()
+            line = f'{step}\t{(time.time() - t0) / 60:.1f}\t{pos}\t{ema:.4f}\t{lr:.2e}\t' + '\t'.join(f'{a:.3f}' for a in accs)
+            log.write(line + '\n')
+            log.flush()
+            print(line, flush=True)
+    model.to(torch.float16).save_pretrained(args.out, safe_serialization=True)
+    from transformers import CLIPImageProcessorPil
+    CLIPImageProcessorPil(size={'shortest_edge': args.image_size},
+                          crop_size={'height': args.image_size, 'width': args.image_size}, do_center_crop=True,
+                          resample=3, image_mean=CLIP_MEAN, image_std=CLIP_STD).save_pretrained(args.out)
+    print(f'saved {args.out}: {step} steps, {pos} samples, {(time.time() - t0) / 60:.1f} min')
+
+
+if __name__ == '__main__':
+    main()
