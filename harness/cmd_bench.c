@@ -320,7 +320,7 @@ static void print_row(const struct bench_opts *o, const char *method, int n, con
         cJSON_Delete(j);
     } else {
         printf("%8d  %-10s %6d  %11.1f  %11.2f  %11.2f  %10.3f  %10.1f\n", n, method,
-               strcmp(method, "fullkv") ? o->budget : 0, r->prefill_ms / 1000, r->decode_ms_mean, r->decode_ms_median,
+               strcmp(method, "fullkv") ? o->budget : 0, r->prefill_ms, r->decode_ms_mean, r->decode_ms_median,
                r->peak_rss_bytes / 1073741824.0, r->kv_bytes / 1048576.0);
     }
     fflush(stdout);
@@ -413,7 +413,7 @@ int cmd_bench(int argc, char **argv) {
         rc = 1;
     }
     if (!rc && !json)
-        printf("%8s  %-10s %6s  %11s  %11s  %11s  %10s  %10s\n", "context", "method", "budget", "prefill s",
+        printf("%8s  %-10s %6s  %11s  %11s  %11s  %10s  %10s\n", "context", "method", "budget", "prefill ms",
                "decode ms", "median ms", "peak GiB", "KV MiB");
     const int total = n_ctx * n_meth * repeat;
     int done = 0;

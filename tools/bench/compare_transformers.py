@@ -7,9 +7,8 @@ Prompts follow the paper's efficiency experiment (research/sparsemm.md §5.4): i
 arange(n) mod the vocabulary, a 123-token warm-up forward, one timed prefill, then the mean of
 `--steps` single-token greedy decode steps. Both sides keep an f32 KV cache and compute logits for
 the last position only at prefill (transformers: logits_to_keep=1, as generate() does; the engine
-always does). The C side is `sparsemm bench --model DIR --methods fullkv --kv-dtype f32 --json`,
-run with OPENBLAS_CORETYPE=SkylakeX on CPUs with AVX-512 unless the variable is set (OpenBLAS
-0.3.21 falls back to AVX2 kernels on Zen 4/5; torch's own BLAS uses AVX-512 there anyway).
+always does). The C side is `sparsemm bench --model DIR --methods fullkv --kv-dtype f32 --json`;
+it inherits the environment, OPENBLAS_CORETYPE included (the line printed says which kernels ran).
 
     python3 tools/bench/compare_transformers.py                       # builds the model below
     python3 tools/bench/compare_transformers.py --model tests/fixtures/golden/llava_gqa
@@ -79,18 +78,10 @@ def time_torch(model_dir, lengths, steps, threads):
     return rows
 
 
-def has_avx512():
-    flags = open('/proc/cpuinfo').read()
-    return all(f' {f}' in flags for f in ['avx512f', 'avx512bw', 'avx512dq', 'avx512vl', 'avx512cd'])
-
-
 def time_engine(model_dir, lengths, steps, threads, binary):
-    env = dict(os.environ)
-    if 'OPENBLAS_CORETYPE' not in env and has_avx512():
-        env['OPENBLAS_CORETYPE'] = 'SkylakeX'  # as scripts/bench.sh: OpenBLAS 0.3.21 misses Zen 4/5
     cmd = [binary, 'bench', '--model', model_dir, '--context', ','.join(map(str, lengths)), '--methods', 'fullkv',
            '--steps', str(steps), '--threads', str(threads), '--kv-dtype', 'f32', '--json']
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
     rows = {}
     for line in res.stdout.splitlines():
         r = json.loads(line)
@@ -111,7 +102,8 @@ def main():
     lengths = [int(x) for x in a.lengths.split(',')]
     c = time_engine(model_dir, lengths, a.steps, a.threads, a.binary)
     t = time_torch(model_dir, lengths, a.steps, a.threads)
-    print(f'model {model_dir}, {a.threads} threads, torch {torch.__version__}, f32 weights and KV cache')
+    print(f'model {model_dir}, {a.threads} threads, torch {torch.__version__}, f32 weights and KV cache, '
+          f'OPENBLAS_CORETYPE={os.environ.get("OPENBLAS_CORETYPE", "(auto)")}')
     print(f'{"tokens":>7}  {"prefill tok/s":>27}  {"decode tok/s":>27}')
     print(f'{"":>7}  {"torch":>8} {"engine":>8} {"ratio":>8}  {"torch":>8} {"engine":>8} {"ratio":>8}')
     ok = True
