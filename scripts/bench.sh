@@ -32,6 +32,11 @@ PREFILL=${PREFILL:-2048}
 SHAPE=llama2-7b
 # OpenBLAS picks its kernels from the CPU unless OPENBLAS_CORETYPE says otherwise; the engine and
 # the sgemm roof both go through it, so both run the same kernels (roofs prints which).
+# OpenMP threads that wait passively: on a machine shared with other jobs, spinning threads wait
+# out whole scheduler slices at every barrier (measured here: a decode step 8 ms passive, 73 ms
+# spinning, with another process on one of the two cores); on an idle machine it costs a futex
+# wake per parallel region, a few per layer.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -44,7 +49,7 @@ echo "== machine =="
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads used: $THREADS"
 echo "memory: $(free -g | awk '/^Mem:/ {print $2}') GiB; load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "openblas: $(ls "$BLAS_LIB"/libopenblas*.so* 2>/dev/null | head -1 | xargs -r readlink -f | xargs -r basename)," \
-     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(auto)}"
+     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(auto)}, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 
 # (b) (c) (d): in one process, the engine next to the roofs.
 ROOFS=$(mktemp)

@@ -13,6 +13,9 @@ it inherits the environment, OPENBLAS_CORETYPE included (the line printed says w
     python3 tools/bench/compare_transformers.py                       # builds the model below
     python3 tools/bench/compare_transformers.py --model tests/fixtures/golden/llava_gqa
 
+Both sides use libgomp: on a machine shared with other jobs run with OMP_WAIT_POLICY=passive (or
+--threads 1), or spinning threads of either side wait out scheduler slices at every barrier.
+
 Without --model it builds (and reuses) a random LLaVA-1.5-architecture checkpoint in /tmp, saved
 with save_pretrained: Llama text model with hidden 768, 12 heads, MLP 2048, 6 layers, vocabulary
 32064, f32 (about 370 MB); vision tower tiny (unused by text prompts). The tokenizer and image
@@ -103,7 +106,8 @@ def main():
     c = time_engine(model_dir, lengths, a.steps, a.threads, a.binary)
     t = time_torch(model_dir, lengths, a.steps, a.threads)
     print(f'model {model_dir}, {a.threads} threads, torch {torch.__version__}, f32 weights and KV cache, '
-          f'OPENBLAS_CORETYPE={os.environ.get("OPENBLAS_CORETYPE", "(auto)")}')
+          f'OPENBLAS_CORETYPE={os.environ.get("OPENBLAS_CORETYPE", "(auto)")}, '
+          f'OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY", "(default)")}')
     print(f'{"tokens":>7}  {"prefill tok/s":>27}  {"decode tok/s":>27}')
     print(f'{"":>7}  {"torch":>8} {"engine":>8} {"ratio":>8}  {"torch":>8} {"engine":>8} {"ratio":>8}')
     ok = True
