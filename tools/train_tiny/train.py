@@ -150,7 +150,12 @@ def main():
     ap.add_argument('--data', required=True, help='folder with textvqa/ docvqa/ ocrbench/ synthdog/ from sparsemm synth')
     ap.add_argument('--heldout', required=True, help='the same layout, other seeds: held-out accuracy')
     ap.add_argument('--out', required=True)
-    ap.add_argument('--minutes', type=float, default=100.0, help='training time budget')
+    ap.add_argument('--minutes', type=float, default=100.0, help='training time budget (when --steps is 0)')
+    ap.add_argument('--steps', type=int, default=0, help='train exactly this many steps (reproducible); 0: --minutes')
+    ap.add_argument('--init', default=None, help='continue from this saved model (its tokenizer is kept)')
+    ap.add_argument('--save-every', type=int, default=1000, help='checkpoint into OUT/checkpoint every N steps')
+    ap.add_argument('--kinds', default='textvqa,docvqa,ocrbench,synthdog', help='which data kinds to train on')
+    ap.add_argument('--eval-every', type=int, default=250)
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=1.5e-3)
     ap.add_argument('--seed', type=int, default=0)
@@ -162,14 +167,18 @@ def main():
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    kinds = ['textvqa', 'docvqa', 'ocrbench', 'synthdog']
+    kinds = args.kinds.split(',')
     train = {k: load_samples(os.path.join(args.data, k), k) for k in kinds}
-    held = {k: load_samples(os.path.join(args.heldout, k), k)[:48] for k in kinds if k != 'synthdog'}
+    held = {k: load_samples(os.path.join(args.heldout, k), k)[:48] for k in ['textvqa', 'docvqa', 'ocrbench']}
 
-    text_lines = [VICUNA.format(q=p) + ' ' + a for k in kinds for _, p, a in train[k]]
-    random.Random(args.seed).shuffle(text_lines)
-    tok = build_llama_tokenizer(text_lines[:30000], vocab_size=1200, legacy=True)
     os.makedirs(args.out, exist_ok=True)
+    if args.init:
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(os.path.join(args.init, 'tokenizer.json'))
+    else:
+        text_lines = [VICUNA.format(q=p) + ' ' + a for k in kinds for _, p, a in train[k]]
+        random.Random(args.seed).shuffle(text_lines)
+        tok = build_llama_tokenizer(text_lines[:30000], vocab_size=1200, legacy=True)
     save_tokenizer_dir(tok, args.out, llama_tokenizer_config(tok))
     image_id = tok.token_to_id('<image>')
     vocab = (tok.get_vocab_size() + 63) // 64 * 64
@@ -183,32 +192,42 @@ def main():
     cfg = LlavaConfig(vision_config=vision.to_dict(), text_config=text.to_dict(), image_token_index=image_id,
                       image_seq_length=n_image, vision_feature_layer=-2, vision_feature_select_strategy='default',
                       projector_hidden_act='gelu')
-    model = LlavaForConditionalGeneration(cfg)
+    model = (LlavaForConditionalGeneration.from_pretrained(args.init, torch_dtype=torch.float32) if args.init
+             else LlavaForConditionalGeneration(cfg))
     enc = Encoder(tok, image_id, n_image)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     max_answer = {'textvqa': 16, 'docvqa': 24, 'ocrbench': 24, 'synthdog': 96}
-    pool = [(k, s) for k in kinds for s in train[k]]
-    random.Random(args.seed + 1).shuffle(pool)
+    # Each batch holds one kind (so synthdog's long answers do not pad every batch), the kind
+    # drawn in proportion to its share of the data; samples within a kind in a seeded shuffle.
+    queues = {k: list(train[k]) for k in kinds}
+    for i, k in enumerate(kinds):
+        random.Random(args.seed + 1 + i).shuffle(queues[k])
+    qpos = {k: 0 for k in kinds}
+    weights = [len(train[k]) for k in kinds]
+    kind_rng = random.Random(args.seed + 10)
     log = open(os.path.join(args.out, 'train_log.tsv'), 'w')
     log.write('step\tminutes\tsamples\tloss\tlr\theldout_textvqa\theldout_docvqa\theldout_ocrbench\n')
     t0, step, pos, ema = time.time(), 0, 0, None
     budget_s = args.minutes * 60
     est_steps = None
-    while True:
-        elapsed = time.time() - t0
-        if elapsed > budget_s:
-            break
+    def done():
+        return step >= args.steps if args.steps else time.time() - t0 > budget_s
+
+    while not done():
         batch = []
+        k = kind_rng.choices(kinds, weights)[0]
         for _ in range(args.batch):
-            k, (path, prompt, answer) = pool[pos % len(pool)]
+            path, prompt, answer = queues[k][qpos[k] % len(queues[k])]
+            qpos[k] += 1
             pos += 1
             ids, lab = enc.example(prompt, answer, max_answer[k])
             batch.append((ids, lab, preprocess(path, args.image_size)))
         ids, lab, att, px = collate(batch, text.pad_token_id)
-        # warmup 200 steps, then cosine to 5% over the time budget (steps estimated from speed)
-        if step == 20:
+        # warmup 200 steps, then cosine to 5% over the run (with a time budget, its step count is
+        # estimated from the speed of the first 20 steps)
+        if step == 20 and not args.steps:
             est_steps = int(budget_s / ((time.time() - t0) / 20))
-        total = est_steps or 10 ** 9
+        total = args.steps or est_steps or 10 ** 9
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
         for g in opt.param_groups:
             g['lr'] = lr
@@ -220,7 +239,9 @@ def main():
         opt.zero_grad(set_to_none=True)
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         step += 1
-        if step % 250 == 0 or time.time() - t0 > budget_s:
+        if args.save_every and step % args.save_every == 0:
+            model.save_pretrained(os.path.join(args.out, 'checkpoint'), safe_serialization=True)
+        if step % args.eval_every == 0 or done():
             model.eval()
             accs = []
             for k in ['textvqa', 'docvqa', 'ocrbench']:
