@@ -12,7 +12,7 @@ opts() { eval echo "\$SYNTH_OPTS_$1"; }
 $S synth --kind textvqa  --n 40000 --seed 1000 --split train $(opts textvqa) --out "$OUT/train/textvqa" --quiet
 $S synth --kind docvqa   --n 40000 --seed 1000 --split train $(opts docvqa) --per-image 2 --out "$OUT/train/docvqa" --quiet
 $S synth --kind ocrbench --n 30000 --seed 1000 --split train $(opts ocrbench) --out "$OUT/train/ocrbench" --quiet
-$S synth --kind synthdog --n 12000 --seed 1000 --split train $(opts synthdog) --out "$OUT/train/synthdog" --quiet
+$S synth --kind synthdog --n 8000 --seed 1000 --split train $(opts synthdog) --out "$OUT/train/synthdog" --quiet
 for k in textvqa docvqa ocrbench synthdog; do
   $S synth --kind $k --n 200 --seed 2000 --split eval $(opts $k) --out "$OUT/heldout/$k" --quiet
 done

@@ -50,6 +50,14 @@ def first_existing(root, names):
     raise FileNotFoundError(f'{root}: none of {names}')
 
 
+def load_boxes(root, kind):
+    """image path -> [(word, ((x0, y0), (x1, y1)))]: the generator's word boxes (ocr_boxes.json,
+    or the synthdog file itself), the targets of the auxiliary glyph loss."""
+    name = 'synthdog-en.json' if kind == 'synthdog' else 'ocr_boxes.json'
+    return {os.path.join(root, e['image_name']): [(c['chunk'], c['coord']) for c in e['2_coord']]
+            for e in json.load(open(os.path.join(root, name)))}
+
+
 def load_samples(root, kind):
     """(image path, prompt, answer) triples from a `sparsemm synth` output folder (either split)."""
     out = []
@@ -93,6 +101,27 @@ def preprocess(path, size):
     return torch.from_numpy(x.transpose(2, 0, 1).copy())
 
 
+GLYPHS = [chr(c) for c in range(33, 127)]  # printable ASCII but space: the generator's alphabet
+
+
+def glyph_targets(boxes, size, patch=14):
+    """Per patch, the multi-hot set of glyphs whose centre falls in it. Character centres are
+    spread evenly over the word's box (exact for the monospace faces, close for the others).
+    This dense signal teaches the vision tower to see glyphs long before the answer loss alone
+    would; the head that reads it is dropped when the model is saved."""
+    g = size // patch
+    t = torch.zeros(g * g, len(GLYPHS))
+    for word, ((x0, y0), (x1, y1)) in boxes:
+        cy = (y0 + y1) / 2
+        for i, ch in enumerate(word):
+            c = ord(ch) - 33
+            cx = x0 + (i + 0.5) * (x1 - x0) / len(word)
+            px, py = int(cx // patch), int(cy // patch)
+            if 0 <= c < len(GLYPHS) and 0 <= px < g and 0 <= py < g:
+                t[py * g + px, c] = 1
+    return t
+
+
 class Encoder:
     """Prompt -> ids with the image token expanded, and the answer's label mask."""
 
@@ -118,15 +147,15 @@ class Encoder:
 
 
 def collate(batch, pad_id):
-    n = max(len(ids) for ids, _, _ in batch)
+    n = max(len(b[0]) for b in batch)
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
     lab = torch.full((len(batch), n), -100, dtype=torch.long)
     att = torch.zeros((len(batch), n), dtype=torch.long)
-    for i, (x, y, _) in enumerate(batch):
+    for i, (x, y, _, _) in enumerate(batch):
         ids[i, :len(x)] = torch.tensor(x)
         lab[i, :len(y)] = torch.tensor(y)
         att[i, :len(x)] = 1
-    return ids, lab, att, torch.stack([px for _, _, px in batch])
+    return ids, lab, att, torch.stack([b[2] for b in batch]), torch.stack([b[3] for b in batch])
 
 
 @torch.no_grad()
@@ -161,6 +190,7 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--image-size', type=int, default=224)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--glyph-weight', type=float, default=0.5, help='weight of the auxiliary per-patch glyph loss')
     args = ap.parse_args()
 
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
@@ -169,6 +199,9 @@ def main():
     torch.manual_seed(args.seed)
     kinds = args.kinds.split(',')
     train = {k: load_samples(os.path.join(args.data, k), k) for k in kinds}
+    boxes = {}
+    for k in kinds:
+        boxes.update(load_boxes(os.path.join(args.data, k), k))
     held = {k: load_samples(os.path.join(args.heldout, k), k)[:48] for k in ['textvqa', 'docvqa', 'ocrbench']}
 
     os.makedirs(args.out, exist_ok=True)
@@ -195,7 +228,12 @@ def main():
     model = (LlavaForConditionalGeneration.from_pretrained(args.init, torch_dtype=torch.float32) if args.init
              else LlavaForConditionalGeneration(cfg))
     enc = Encoder(tok, image_id, n_image)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
+    layers = next(m for n, m in model.model.vision_tower.named_modules() if n.endswith('encoder.layers'))
+    feature_layer = layers[model.config.vision_feature_layer]
+    captured = {}
+    feature_layer.register_forward_hook(lambda mod, inp, out: captured.__setitem__('x', out))
+    opt = torch.optim.AdamW(list(model.parameters()) + list(glyph_head.parameters()), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     max_answer = {'textvqa': 16, 'docvqa': 24, 'ocrbench': 24, 'synthdog': 96}
     # Each batch holds one kind (so synthdog's long answers do not pad every batch), the kind
     # drawn in proportion to its share of the data; samples within a kind in a seeded shuffle.
@@ -206,8 +244,8 @@ def main():
     weights = [len(train[k]) for k in kinds]
     kind_rng = random.Random(args.seed + 10)
     log = open(os.path.join(args.out, 'train_log.tsv'), 'w')
-    log.write('step\tminutes\tsamples\tloss\tlr\theldout_textvqa\theldout_docvqa\theldout_ocrbench\n')
-    t0, step, pos, ema = time.time(), 0, 0, None
+    log.write('step\tminutes\tsamples\tloss\tglyph_loss\tlr\theldout_textvqa\theldout_docvqa\theldout_ocrbench\n')
+    t0, step, pos, ema, gema = time.time(), 0, 0, None, None
     budget_s = args.minutes * 60
     est_steps = None
     def done():
@@ -221,8 +259,8 @@ def main():
             qpos[k] += 1
             pos += 1
             ids, lab = enc.example(prompt, answer, max_answer[k])
-            batch.append((ids, lab, preprocess(path, args.image_size)))
-        ids, lab, att, px = collate(batch, text.pad_token_id)
+            batch.append((ids, lab, preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size)))
+        ids, lab, att, px, glyphs = collate(batch, text.pad_token_id)
         # warmup 200 steps, then cosine to 5% over the run (with a time budget, its step count is
         # estimated from the speed of the first 20 steps)
         if step == 20 and not args.steps:
@@ -233,12 +271,18 @@ def main():
             g['lr'] = lr
         with torch.autocast('cpu', dtype=torch.bfloat16):
             loss = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab).loss
-        loss.backward()
+            logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
+        glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, glyphs, reduction='sum') / (glyphs.shape[0] * glyphs.shape[1])
+        (loss + args.glyph_weight * glyph_loss).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        gema = glyph_loss.item() if step == 0 else 0.98 * gema + 0.02 * glyph_loss.item()
         step += 1
+        if step % 50 == 0:
+            print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} lr {lr:.2e}', flush=True)
         if args.save_every and step % args.save_every == 0:
             model.save_pretrained(os.path.join(args.out, 'checkpoint'), safe_serialization=True)
         if step % args.eval_every == 0 or done():
@@ -251,7 +295,7 @@ def main():
                     ok += pred.lower() == answer.lower()
                 accs.append(ok / 24)
             model.train()
-            line = f'{step}\t{(time.time() - t0) / 60:.1f}\t{pos}\t{ema:.4f}\t{lr:.2e}\t' + '\t'.join(f'{a:.3f}' for a in accs)
+            line = f'{step}\t{(time.time() - t0) / 60:.1f}\t{pos}\t{ema:.4f}\t{gema:.4f}\t{lr:.2e}\t' + '\t'.join(f'{a:.3f}' for a in accs)
             log.write(line + '\n')
             log.flush()
             print(line, flush=True)
