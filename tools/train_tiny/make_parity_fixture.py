@@ -26,7 +26,14 @@ MODEL = os.path.join('models', 'tiny-llava')
 OUT = os.path.join('tests', 'fixtures', 'tiny_model', 'parity.json')
 # kind -> (samples, max new tokens); the synth options must match tests/test_tiny_model.c
 KINDS = {'textvqa': (17, 16), 'docvqa': (17, 32), 'ocrbench': (16, 32)}
-SYNTH_OPTS = {'textvqa': ['--font-min', '12'], 'docvqa': [], 'ocrbench': ['--font-min', '12']}
+
+
+def synth_opts(kind):
+    """The kind's `sparsemm synth` options from scripts/synth-options.sh (what training and the
+    demo use), so the parity samples are drawn like the evaluation sets."""
+    out = subprocess.run(['bash', '-c', f'. scripts/synth-options.sh; echo $SYNTH_OPTS_{kind}'],
+                         check=True, capture_output=True, text=True).stdout
+    return out.split()
 
 
 def main():
@@ -43,7 +50,7 @@ def main():
     for kind, (n, max_new) in KINDS.items():
         d = os.path.join(tmp, kind)
         subprocess.run(['build/sparsemm', 'synth', '--kind', kind, '--n', str(n), '--seed', '0', '--split', 'eval',
-                        '--width', '224', '--height', '224', *SYNTH_OPTS[kind], '--out', d, '--quiet'], check=True)
+                        *synth_opts(kind), '--out', d, '--quiet'], check=True)
         for path, prompt, answer in load_samples(d, kind)[:n]:
             ids = tok(VICUNA.format(q=prompt)).input_ids
             i = ids.index(image_id)
