@@ -35,6 +35,7 @@ VICUNA = ("A chat between a curious user and an artificial intelligence assistan
           "detailed, and polite answers to the user's questions. USER: <image>\n{q} ASSISTANT:")
 SHORT = "\nAnswer the question using a single word or phrase."
 OCR_PROMPT = "Provide all the OCR results of this image."
+EVAL_KINDS = ['textvqa', 'docvqa', 'ocrbench']  # the benchmarks with held-out accuracy (synthdog has no metric)
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
@@ -108,7 +109,8 @@ def glyph_targets(boxes, size, patch=14):
     """Per patch, the multi-hot set of glyphs whose centre falls in it. Character centres are
     spread evenly over the word's box (exact for the monospace faces, close for the others).
     This dense signal teaches the vision tower to see glyphs long before the answer loss alone
-    would; the head that reads it is dropped when the model is saved."""
+    would; the head that reads it is dropped when the model is saved. The boxes are in the
+    image's own pixels, so the images must already be size x size (the recipe draws them so)."""
     g = size // patch
     t = torch.zeros(g * g, len(GLYPHS))
     for word, ((x0, y0), (x1, y1)) in boxes:
@@ -202,7 +204,7 @@ def main():
     boxes = {}
     for k in kinds:
         boxes.update(load_boxes(os.path.join(args.data, k), k))
-    held = {k: load_samples(os.path.join(args.heldout, k), k)[:48] for k in ['textvqa', 'docvqa', 'ocrbench']}
+    held = {k: load_samples(os.path.join(args.heldout, k), k)[:48] for k in EVAL_KINDS}
 
     os.makedirs(args.out, exist_ok=True)
     if args.init:
@@ -279,7 +281,7 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        gema = glyph_loss.item() if step == 0 else 0.98 * gema + 0.02 * glyph_loss.item()
+        gema = glyph_loss.item() if gema is None else 0.98 * gema + 0.02 * glyph_loss.item()
         step += 1
         if step % 50 == 0:
             print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} lr {lr:.2e}', flush=True)
@@ -288,7 +290,7 @@ def main():
         if step % args.eval_every == 0 or done():
             model.eval()
             accs = []
-            for k in ['textvqa', 'docvqa', 'ocrbench']:
+            for k in EVAL_KINDS:
                 ok = 0
                 for path, prompt, answer in held[k][:24]:
                     pred = greedy_answer(model, enc, enc.prompt_ids(prompt), preprocess(path, args.image_size), 24)
