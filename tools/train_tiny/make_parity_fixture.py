@@ -51,7 +51,7 @@ def main():
         d = os.path.join(tmp, kind)
         subprocess.run(['build/sparsemm', 'synth', '--kind', kind, '--n', str(n), '--seed', '0', '--split', 'eval',
                         *synth_opts(kind), '--out', d, '--quiet'], check=True)
-        for path, prompt, answer in load_samples(d, kind)[:n]:
+        for index, (path, prompt, answer) in enumerate(load_samples(d, kind)[:n]):
             ids = tok(VICUNA.format(q=prompt)).input_ids
             i = ids.index(image_id)
             ids = ids[:i] + [image_id] * n_image + ids[i + 1:]
@@ -62,7 +62,7 @@ def main():
             new = gen[0, len(ids):].tolist()
             if new and new[-1] == tok.eos_token_id:
                 new = new[:-1]
-            out['samples'].append({'kind': kind, 'image': os.path.relpath(path, tmp), 'prompt': prompt,
+            out['samples'].append({'kind': kind, 'index': index, 'max_new_tokens': max_new, 'image': os.path.relpath(path, tmp), 'prompt': prompt,
                                    'answer': answer, 'tokens': new,
                                    'text': tok.decode(new, skip_special_tokens=True)})
     os.makedirs(os.path.dirname(OUT), exist_ok=True)

@@ -148,6 +148,22 @@ class Encoder:
         return p + a, [-100] * len(p) + a
 
 
+def batch_weights(kinds, sizes, mix):
+    """Share of batches per kind: the --mix shares for the kinds it names, the rest split in
+    proportion to data size."""
+    named = {}
+    for item in filter(None, mix.split(',')):
+        k, v = item.split('=')
+        if k not in kinds:
+            raise SystemExit(f'--mix: {k} is not one of --kinds {",".join(kinds)}')
+        named[k] = float(v)
+    rest = 1.0 - sum(named.values())
+    if rest < -1e-9:
+        raise SystemExit('--mix: shares add up to more than 1')
+    others = sum(sizes[k] for k in kinds if k not in named)
+    return [named[k] if k in named else rest * sizes[k] / others for k in kinds]
+
+
 def collate(batch, pad_id):
     n = max(len(b[0]) for b in batch)
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
@@ -186,6 +202,10 @@ def main():
     ap.add_argument('--init', default=None, help='continue from this saved model (its tokenizer is kept)')
     ap.add_argument('--save-every', type=int, default=1000, help='checkpoint into OUT/checkpoint every N steps')
     ap.add_argument('--kinds', default='textvqa,docvqa,ocrbench,synthdog', help='which data kinds to train on')
+    ap.add_argument('--mix', default='', help='share of batches per kind, e.g. synthdog=0.4,textvqa=0.2 '
+                    '(kinds not named share the rest by data size); default: by data size')
+    ap.add_argument('--total-steps', type=int, default=0,
+                    help='length of the cosine schedule (default: --steps, or estimated from --minutes)')
     ap.add_argument('--eval-every', type=int, default=250)
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=1.5e-3)
@@ -231,6 +251,8 @@ def main():
              else LlavaForConditionalGeneration(cfg))
     enc = Encoder(tok, image_id, n_image)
     glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
+    if args.init and os.path.exists(os.path.join(args.init, 'glyph_head.pt')):
+        glyph_head.load_state_dict(torch.load(os.path.join(args.init, 'glyph_head.pt')))
     layers = next(m for n, m in model.model.vision_tower.named_modules() if n.endswith('encoder.layers'))
     feature_layer = layers[model.config.vision_feature_layer]
     captured = {}
@@ -243,7 +265,8 @@ def main():
     for i, k in enumerate(kinds):
         random.Random(args.seed + 1 + i).shuffle(queues[k])
     qpos = {k: 0 for k in kinds}
-    weights = [len(train[k]) for k in kinds]
+    weights = batch_weights(kinds, {k: len(train[k]) for k in kinds}, args.mix)
+    print('batches per kind: ' + ', '.join(f'{k} {w:.3f}' for k, w in zip(kinds, weights)), flush=True)
     kind_rng = random.Random(args.seed + 10)
     log = open(os.path.join(args.out, 'train_log.tsv'), 'w')
     log.write('step\tminutes\tsamples\tloss\tglyph_loss\tlr\theldout_textvqa\theldout_docvqa\theldout_ocrbench\n')
@@ -267,7 +290,7 @@ def main():
         # estimated from the speed of the first 20 steps)
         if step == 20 and not args.steps:
             est_steps = int(budget_s / ((time.time() - t0) / 20))
-        total = args.steps or est_steps or 10 ** 9
+        total = args.total_steps or args.steps or est_steps or 10 ** 9
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
         for g in opt.param_groups:
             g['lr'] = lr
@@ -277,7 +300,7 @@ def main():
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / (glyphs.shape[0] * glyphs.shape[1])
         (loss + args.glyph_weight * glyph_loss).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(glyph_head.parameters()), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
@@ -287,6 +310,8 @@ def main():
             print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} lr {lr:.2e}', flush=True)
         if args.save_every and step % args.save_every == 0:
             model.save_pretrained(os.path.join(args.out, 'checkpoint'), safe_serialization=True)
+            torch.save(glyph_head.state_dict(), os.path.join(args.out, 'checkpoint', 'glyph_head.pt'))
+            save_tokenizer_dir(tok, os.path.join(args.out, 'checkpoint'), llama_tokenizer_config(tok))
         if step % args.eval_every == 0 or done():
             model.eval()
             accs = []
