@@ -358,9 +358,10 @@ static void put_json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-/* A Qwen2-sized vocabulary: the 256 byte-level chars, every 2-char pair of them (65536) and 85000
-   3-char tokens (pair + char), each with its merge: ~150k vocab entries and merges. */
-static void test_load_speed_150k(void **state) {
+/* A Qwen2-sized vocabulary loads and encodes (its load time is printed): the 256 byte-level
+   chars, every 2-char pair of them (65536) and 85000 3-char tokens (pair + char), each with its
+   merge: ~150k vocab entries and merges. */
+static void test_load_150k(void **state) {
     (void)state;
     char p[128];
     snprintf(p, sizeof p, "%s/tokenizer.json", tmpdir);
@@ -403,7 +404,8 @@ static void test_load_speed_150k(void **state) {
     if (!t) fail_msg("%s", err.msg);
     printf("load %d-entry vocabulary: %.1f ms\n", tokenizer_vocab_size(t), ms);
     assert_int_equal(tokenizer_vocab_size(t), 256 + 65536 + N3);
-    assert_true(ms < 1000); /* about 100 ms expected; loose for shared CI machines */
+    /* About 100 ms here with -O2 (printed above); not asserted: a timing is a benchmark's job,
+       and under the sanitizers or a loaded machine it is many times that. */
     int32_t *ids;
     int n = tokenizer_encode(t, "\x01\x02\x03", 0, &ids); /* -> pair(1,2) then + char 3 */
     assert_int_equal(n, 1);
@@ -426,7 +428,7 @@ int main(void) {
         cmocka_unit_test(test_minimal_file),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_encode_speed),
-        cmocka_unit_test(test_load_speed_150k),
+        cmocka_unit_test(test_load_150k),
     };
     return cmocka_run_group_tests_name("tokenizer", tests, make_tmpdir, remove_tmpdir);
 }
