@@ -16,7 +16,8 @@
 #     per-layer memory = (peak(LAYERS) - peak(1)) / (LAYERS - 1)
 # is the memory one more decoder layer costs: its weights plus its KV cache. Nothing is estimated.
 #
-# Usage: scripts/bench.sh            (four 32K prefills: about 1 hour on one core of this machine)
+# Usage: scripts/bench.sh            (four 32K prefills: 35 minutes with both cores of the 2-core
+#                                    development machine, 2026-12-04; see README "Benchmarks")
 #        CONTEXT=4096 STEPS=20 scripts/bench.sh      a quick smoke run
 # Environment: CONTEXT (32768), LAYERS (4), BUDGET (256), STEPS (100), THREADS (all cores),
 #              PREFILL (2048, the n of (b) and (d)).
