@@ -202,6 +202,10 @@ def main():
     ap.add_argument('--init', default=None, help='continue from this saved model (its tokenizer is kept)')
     ap.add_argument('--save-every', type=int, default=1000, help='checkpoint into OUT/checkpoint every N steps')
     ap.add_argument('--kinds', default='textvqa,docvqa,ocrbench,synthdog', help='which data kinds to train on')
+    ap.add_argument('--vocab-size', type=int, default=1200,
+                    help='BPE vocabulary incl. the 259 fixed entries (~380: nearly one token per character)')
+    ap.add_argument('--init-vision', default=None,
+                    help='start the vision tower, projector and glyph head from this checkpoint (new tokenizer and decoder)')
     ap.add_argument('--mix', default='', help='share of batches per kind, e.g. synthdog=0.4,textvqa=0.2 '
                     '(kinds not named share the rest by data size); default: by data size')
     ap.add_argument('--total-steps', type=int, default=0,
@@ -233,7 +237,7 @@ def main():
     else:
         text_lines = [VICUNA.format(q=p) + ' ' + a for k in kinds for _, p, a in train[k]]
         random.Random(args.seed).shuffle(text_lines)
-        tok = build_llama_tokenizer(text_lines[:30000], vocab_size=1200, legacy=True)
+        tok = build_llama_tokenizer(text_lines[:30000], vocab_size=args.vocab_size, legacy=True)
     save_tokenizer_dir(tok, args.out, llama_tokenizer_config(tok))
     image_id = tok.token_to_id('<image>')
     vocab = (tok.get_vocab_size() + 63) // 64 * 64
@@ -249,10 +253,16 @@ def main():
                       projector_hidden_act='gelu')
     model = (LlavaForConditionalGeneration.from_pretrained(args.init, torch_dtype=torch.float32) if args.init
              else LlavaForConditionalGeneration(cfg))
+    if args.init_vision and not args.init:
+        src = LlavaForConditionalGeneration.from_pretrained(args.init_vision, torch_dtype=torch.float32)
+        model.model.vision_tower.load_state_dict(src.model.vision_tower.state_dict())
+        model.model.multi_modal_projector.load_state_dict(src.model.multi_modal_projector.state_dict())
+        del src
     enc = Encoder(tok, image_id, n_image)
     glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
-    if args.init and os.path.exists(os.path.join(args.init, 'glyph_head.pt')):
-        glyph_head.load_state_dict(torch.load(os.path.join(args.init, 'glyph_head.pt')))
+    glyph_from = args.init or args.init_vision
+    if glyph_from and os.path.exists(os.path.join(glyph_from, 'glyph_head.pt')):
+        glyph_head.load_state_dict(torch.load(os.path.join(glyph_from, 'glyph_head.pt')))
     layers = next(m for n, m in model.model.vision_tower.named_modules() if n.endswith('encoder.layers'))
     feature_layer = layers[model.config.vision_feature_layer]
     captured = {}
