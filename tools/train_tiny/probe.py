@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Does a checkpoint read? Two diagnostics behind tools/train_tiny/README.md's "Status":
+
+1. image dependence: the decoder's answer loss on held-out samples with the right image, with
+   another sample's image (the batch rolled by one) and with a blank image. A model that reads
+   loses much more with another sample's image; one that answers from the prior does not.
+2. glyph probe: precision/recall of the glyph head (saved as glyph_head.pt next to checkpoints)
+   on held-out synthdog patches, and its top-1 accuracy on patches holding a single glyph.
+
+    python3 tools/train_tiny/probe.py CHECKPOINT_DIR HELDOUT_DIR    (HELDOUT_DIR: make_data.sh's heldout/)
+"""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import GLYPHS, Encoder, collate, glyph_targets, load_boxes, load_samples, preprocess  # noqa: E402
+
+
+def image_dependence(model, enc, pad_id, heldout, n=12):
+    for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
+        batch = []
+        for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[:n]:
+            ids, lab = enc.example(prompt, answer, 96 if kind == 'synthdog' else 24)
+            batch.append((ids, lab, preprocess(path, 224), torch.zeros(1)))
+        ids, lab, att, px, _ = collate(batch, pad_id)
+        with torch.no_grad():
+            loss = [model(input_ids=ids, attention_mask=att, pixel_values=p, labels=lab).loss.item()
+                    for p in (px, px.roll(1, 0), torch.zeros_like(px))]
+        print(f'{kind:9s} answer loss (nats/token): right image {loss[0]:.3f}, '
+              f'another sample\'s {loss[1]:.3f}, blank {loss[2]:.3f}')
+
+
+def glyph_probe(model, ckpt, heldout, n=16):
+    path = os.path.join(ckpt, 'glyph_head.pt')
+    if not os.path.exists(path):
+        print('no glyph_head.pt: glyph probe skipped')
+        return
+    head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
+    head.load_state_dict(torch.load(path))
+    root = os.path.join(heldout, 'synthdog')
+    boxes = load_boxes(root, 'synthdog')
+    s = load_samples(root, 'synthdog')[:n]
+    px = torch.stack([preprocess(p, 224) for p, _, _ in s])
+    tg = torch.stack([glyph_targets(boxes[p], 224) for p, _, _ in s])
+    with torch.no_grad():
+        logits = head(model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:])
+    pred = torch.sigmoid(logits) > 0.5
+    tp = (pred & (tg > 0)).sum().item()
+    one = tg.sum(-1) == 1
+    top1 = ((tg.argmax(-1) == logits.argmax(-1)) & one).sum().item() / max(1, one.sum().item())
+    print(f'glyph head: precision {tp / max(1, pred.sum().item()):.3f}, recall {tp / tg.sum().item():.3f} '
+          f'({int(tg.sum())} glyphs), top-1 on single-glyph patches {top1:.3f}')
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    ckpt, heldout = sys.argv[1], sys.argv[2]
+    from tokenizers import Tokenizer
+    from transformers import LlavaForConditionalGeneration
+    torch.set_num_threads(2)
+    model = LlavaForConditionalGeneration.from_pretrained(ckpt, torch_dtype=torch.float32).eval()
+    tok = Tokenizer.from_file(os.path.join(ckpt, 'tokenizer.json'))
+    enc = Encoder(tok, tok.token_to_id('<image>'), (model.config.vision_config.image_size // 14) ** 2)
+    image_dependence(model, enc, tok.token_to_id('<pad>'), heldout)
+    glyph_probe(model, ckpt, heldout)
+
+
+if __name__ == '__main__':
+    main()
