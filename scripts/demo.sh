@@ -23,9 +23,8 @@ DB=results/demo.sqlite
 
 echo "== 1/3 synthetic evaluation sets ($N questions each) in $DATA"
 for k in textvqa docvqa ocrbench; do
-  eval "opts=\$SYNTH_OPTS_$k"
-  # shellcheck disable=SC2086
-  $S synth --kind "$k" --n "$N" --seed 0 --split eval $opts --out "$DATA/$k" --quiet
+  # shellcheck disable=SC2046
+  $S synth --kind "$k" --n "$N" --seed 0 --split eval $(synth_opts "$k") --out "$DATA/$k" --quiet
 done
 
 echo "== 2/3 sweep: 5 methods x budgets $BUDGETS x 3 datasets -> $DB"

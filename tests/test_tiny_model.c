@@ -14,6 +14,7 @@
 
 #include "tests/test_util.h"
 #include "datasets/dataset.h"
+#include "datasets/synth.h"
 #include "harness/commands.h"
 #include "results/db.h"
 
@@ -37,8 +38,6 @@ static const struct band bands[] = {
 };
 #define N_KINDS 3
 
-static const char *annotation[N_KINDS] = {"TextVQA_0.5.1_val.json", "val_v1.0.json", "OCRBench.json"};
-
 static char tmpdir[64];
 static cJSON *fixture;
 
@@ -52,7 +51,7 @@ static int kind_index(const char *kind) {
    (they are plain flags and numbers). Returns the count added. */
 static int synth_options(const char *kind, char *buf, size_t cap, const char **argv, int max) {
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "bash -c '. scripts/synth-options.sh; echo $SYNTH_OPTS_%s'", kind);
+    snprintf(cmd, sizeof cmd, "bash -c '. scripts/synth-options.sh; synth_opts %s'", kind);
     FILE *f = popen(cmd, "r");
     if (!f) return -1;
     size_t len = fread(buf, 1, cap - 1, f);
@@ -62,6 +61,16 @@ static int synth_options(const char *kind, char *buf, size_t cap, const char **a
     for (char *save = NULL, *tok = strtok_r(buf, " \n", &save); tok && n < max; tok = strtok_r(NULL, " \n", &save))
         argv[n++] = tok;
     return n;
+}
+
+/* The annotation file `sparsemm synth --split eval` writes for this kind. */
+static const char *annotation_name(const char *kind) {
+    struct synth_options o;
+    enum synth_kind sk;
+    if (synth_kind_parse(kind, &sk)) fail_msg("unknown kind %s", kind);
+    synth_options_init(&o, sk);
+    o.split = SYNTH_EVAL;
+    return synth_annotation_name(&o);
 }
 
 /* How many samples of this kind the fixture holds, and their answer length. */
@@ -152,7 +161,7 @@ static void test_answers_equal_transformers_and_accuracy_in_band(void **state) {
         int max_new = 0;
         fixture_count(bands[k].kind, &max_new);
         snprintf(specs[k], sizeof specs[k], "%s=%s/%s/%s:max_new_tokens=%d", bands[k].kind, tmpdir, bands[k].kind,
-                 annotation[k], max_new);
+                 annotation_name(bands[k].kind), max_new);
         argv[argc++] = "--data";
         argv[argc++] = specs[k];
     }

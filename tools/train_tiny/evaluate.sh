@@ -13,13 +13,12 @@ WORK=${2:?usage: $0 MODEL_DIR WORK_DIR [N]}
 N=${3:-500}
 S=build/sparsemm
 . scripts/synth-options.sh
-opts() { eval echo "\$SYNTH_OPTS_$1"; }
 mkdir -p "$WORK"
 for k in textvqa docvqa ocrbench; do
-  $S synth --kind $k --n "$N" --seed 0 --split eval $(opts $k) --out "$WORK/data/$k" --quiet
+  $S synth --kind $k --n "$N" --seed 0 --split eval $(synth_opts $k) --out "$WORK/data/$k" --quiet
 done
 # Held-out synthdog pages for the head finder (seed 3000: neither training nor the evaluation sets).
-$S synth --kind synthdog --n 100 --seed 3000 --split eval $(opts synthdog) --out "$WORK/data/synthdog" --quiet
+$S synth --kind synthdog --n 100 --seed 3000 --split eval $(synth_opts synthdog) --out "$WORK/data/synthdog" --quiet
 
 $S sweep --model "$MODEL" \
   --data "textvqa=$WORK/data/textvqa/TextVQA_0.5.1_val.json:max_new_tokens=16" \

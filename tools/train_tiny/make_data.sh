@@ -8,12 +8,11 @@ set -euo pipefail
 OUT=${1:?usage: $0 OUT_DIR}
 S=build/sparsemm
 . scripts/synth-options.sh
-opts() { eval echo "\$SYNTH_OPTS_$1"; }
-$S synth --kind textvqa  --n 40000 --seed 1000 --split train $(opts textvqa) --out "$OUT/train/textvqa" --quiet
-$S synth --kind docvqa   --n 40000 --seed 1000 --split train $(opts docvqa) --per-image 2 --out "$OUT/train/docvqa" --quiet
-$S synth --kind ocrbench --n 30000 --seed 1000 --split train $(opts ocrbench) --out "$OUT/train/ocrbench" --quiet
-$S synth --kind synthdog --n 8000 --seed 1000 --split train $(opts synthdog) --out "$OUT/train/synthdog" --quiet
+$S synth --kind textvqa  --n 40000 --seed 1000 --split train $(synth_opts textvqa) --out "$OUT/train/textvqa" --quiet
+$S synth --kind docvqa   --n 40000 --seed 1000 --split train $(synth_opts docvqa) --per-image 2 --out "$OUT/train/docvqa" --quiet
+$S synth --kind ocrbench --n 30000 --seed 1000 --split train $(synth_opts ocrbench) --out "$OUT/train/ocrbench" --quiet
+$S synth --kind synthdog --n 8000 --seed 1000 --split train $(synth_opts synthdog) --out "$OUT/train/synthdog" --quiet
 for k in textvqa docvqa ocrbench synthdog; do
-  $S synth --kind $k --n 200 --seed 2000 --split eval $(opts $k) --out "$OUT/heldout/$k" --quiet
+  $S synth --kind $k --n 200 --seed 2000 --split eval $(synth_opts $k) --out "$OUT/heldout/$k" --quiet
 done
 echo "data in $OUT: $(find "$OUT" -type f | wc -l) files, $(du -sh "$OUT" | cut -f1)"

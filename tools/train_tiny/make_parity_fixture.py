@@ -31,7 +31,7 @@ KINDS = {'textvqa': (17, 16), 'docvqa': (17, 32), 'ocrbench': (16, 32)}
 def synth_opts(kind):
     """The kind's `sparsemm synth` options from scripts/synth-options.sh (what training and the
     demo use), so the parity samples are drawn like the evaluation sets."""
-    out = subprocess.run(['bash', '-c', f'. scripts/synth-options.sh; echo $SYNTH_OPTS_{kind}'],
+    out = subprocess.run(['bash', '-c', f'. scripts/synth-options.sh; synth_opts {kind}'],
                          check=True, capture_output=True, text=True).stdout
     return out.split()
 
