@@ -14,7 +14,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train import CLIP_MEAN, CLIP_STD  # noqa: E402
+from train import save_release  # noqa: E402
 
 
 def main():
@@ -23,16 +23,12 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--log', nargs='*', default=[], help='training logs copied next to the weights')
     args = ap.parse_args()
-    from transformers import CLIPImageProcessorPil, LlavaForConditionalGeneration
+    from transformers import LlavaForConditionalGeneration
     model = LlavaForConditionalGeneration.from_pretrained(args.checkpoint, torch_dtype=torch.float32)
     os.makedirs(args.out, exist_ok=True)
-    model.to(torch.float16).save_pretrained(args.out, safe_serialization=True)
+    save_release(model, args.out)
     for f in ('tokenizer.json', 'tokenizer_config.json'):
         shutil.copy(os.path.join(args.checkpoint, f), os.path.join(args.out, f))
-    size = model.config.vision_config.image_size
-    CLIPImageProcessorPil(size={'shortest_edge': size}, crop_size={'height': size, 'width': size},
-                          do_center_crop=True, resample=3, image_mean=CLIP_MEAN,
-                          image_std=CLIP_STD).save_pretrained(args.out)
     for log in args.log:
         shutil.copy(log, os.path.join(args.out, os.path.basename(log)))
     print(f'exported {args.checkpoint} -> {args.out}')

@@ -124,6 +124,17 @@ def glyph_targets(boxes, size, patch=14):
     return t
 
 
+def save_release(model, out):
+    """The shipped form of a model (train.py's end, export.py): fp16 weights and config, and the
+    CLIP preprocessor config of its input size. The tokenizer files are written separately."""
+    from transformers import CLIPImageProcessorPil
+    size = model.config.vision_config.image_size
+    model.to(torch.float16).save_pretrained(out, safe_serialization=True)
+    CLIPImageProcessorPil(size={'shortest_edge': size}, crop_size={'height': size, 'width': size},
+                          do_center_crop=True, resample=3, image_mean=CLIP_MEAN,
+                          image_std=CLIP_STD).save_pretrained(out)
+
+
 class Encoder:
     """Prompt -> ids with the image token expanded, and the answer's label mask."""
 
@@ -336,11 +347,7 @@ def main():
             log.write(line + '\n')
             log.flush()
             print(line, flush=True)
-    model.to(torch.float16).save_pretrained(args.out, safe_serialization=True)
-    from transformers import CLIPImageProcessorPil
-    CLIPImageProcessorPil(size={'shortest_edge': args.image_size},
-                          crop_size={'height': args.image_size, 'width': args.image_size}, do_center_crop=True,
-                          resample=3, image_mean=CLIP_MEAN, image_std=CLIP_STD).save_pretrained(args.out)
+    save_release(model, args.out)
     print(f'saved {args.out}: {step} steps, {pos} samples, {(time.time() - t0) / 60:.1f} min')
 
 
