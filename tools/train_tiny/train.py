@@ -124,6 +124,35 @@ def glyph_targets(boxes, size, patch=14):
     return t
 
 
+def answer_patches(answer, boxes, spans, size, patch=14):
+    """Per answer token, the patches holding its characters in the image (empty if the answer
+    is not found among the generator's word boxes). The words of the image are joined with
+    spaces in the boxes' order and the answer looked up there, ignoring case; character centres
+    are spread evenly over each word's box, as in glyph_targets(). These are the targets of the
+    attention supervision: the decoder is told where the token it is about to write is drawn."""
+    g = size // patch
+    page, where = [], []
+    for word, ((x0, y0), (x1, y1)) in boxes:
+        if page:
+            page.append(' ')
+            where.append(None)
+        cy = (y0 + y1) / 2
+        for i, ch in enumerate(word):
+            cx = x0 + (i + 0.5) * (x1 - x0) / len(word)
+            px, py = int(cx // patch), int(cy // patch)
+            page.append(ch)
+            where.append(py * g + px if 0 <= px < g and 0 <= py < g else None)
+    at = ''.join(page).lower().find(answer.lower())
+    if at < 0 or not answer:
+        return [[] for _ in spans]
+    out = []
+    for s, e in spans:
+        cells = [where[at + i] for i in range(s, min(e, len(answer))) if where[at + i] is not None]
+        # the first character's patch first (token_patch_loss labels it), the others sorted
+        out.append(cells[:1] + sorted(set(cells[1:]) - set(cells[:1])))
+    return out
+
+
 def save_release(model, out):
     """The shipped form of a model (train.py's end, export.py): fp16 weights and config, and the
     CLIP preprocessor config of its input size. The tokenizer files are written separately."""
@@ -149,14 +178,19 @@ class Encoder:
 
     def example(self, prompt, answer, max_answer):
         """The answer is tokenized as part of the whole text "... ASSISTANT: answer" (what the
-        model sees when it reads its own output back), then cut off the prompt's tokens."""
+        model sees when it reads its own output back), then cut off the prompt's tokens.
+        Also returns each answer token's character span within `answer` (for the attention
+        supervision), and where the image tokens start."""
         text = VICUNA.format(q=prompt)
         head = self.tok.encode(text).ids
-        full = self.tok.encode(text + ' ' + answer).ids
+        enc = self.tok.encode(text + ' ' + answer)
+        full = enc.ids
         assert full[:len(head)] == head, (text, answer)
+        base = len(text) + 1
+        spans = [(max(0, s - base), max(0, e - base)) for s, e in enc.offsets[len(head):][:max_answer]]
         a = full[len(head):][:max_answer] + [self.eos]
         p = self.prompt_ids(prompt)
-        return p + a, [-100] * len(p) + a
+        return p + a, [-100] * len(p) + a, spans, p.index(self.image_id)
 
 
 def batch_weights(kinds, sizes, mix):
@@ -180,11 +214,68 @@ def collate(batch, pad_id):
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
     lab = torch.full((len(batch), n), -100, dtype=torch.long)
     att = torch.zeros((len(batch), n), dtype=torch.long)
-    for i, (x, y, _, _) in enumerate(batch):
+    for i, (x, y, _, _, _) in enumerate(batch):
         ids[i, :len(x)] = torch.tensor(x)
         lab[i, :len(y)] = torch.tensor(y)
         att[i, :len(x)] = 1
     return ids, lab, att, torch.stack([b[2] for b in batch]), torch.stack([b[3] for b in batch])
+
+
+def pointer_targets(batch, back=0):
+    """(rows, query positions, key positions) of the attention supervision: for answer token j
+    of sample b, the position that predicts it (the one before it) and the image positions of
+    the patches of token j - back (token 0 when that is before the answer: where reading
+    starts). back=1 asks for the token just written, found by its content; back=0 for the next
+    one. One row per (token, patch); `qid` numbers the (sample, token) pairs."""
+    bs, qs, ks, qid, n = [], [], [], [], 0
+    for b, (x, y, _, _, (cells, img0)) in enumerate(batch):
+        first = next(i for i, v in enumerate(y) if v != -100)
+        for j in range(len(cells)):
+            cs = cells[max(0, j - back)]
+            if not cs or not cells[j]:
+                continue
+            for c in cs:
+                bs.append(b)
+                qs.append(first - 1 + j)
+                ks.append(img0 + c)
+                qid.append(n)
+            n += 1
+    return (torch.tensor(bs, dtype=torch.long), torch.tensor(qs, dtype=torch.long),
+            torch.tensor(ks, dtype=torch.long), torch.tensor(qid, dtype=torch.long), n)
+
+
+def token_patch_loss(model, image_features, batch):
+    """Cross-entropy of the decoder's own output head (final norm + lm_head) read directly on
+    the projector's output at the patch where each answer token's first character is drawn,
+    against that token. It puts the visual tokens in the space the output head reads, so that
+    a head attending to the right patch only has to copy it."""
+    rows, cols, tgt = [], [], []
+    for b, (x, y, _, _, (cells, img0)) in enumerate(batch):
+        a = [v for v in y if v != -100]
+        for j, cs in enumerate(cells):
+            if cs:
+                rows.append(b)
+                cols.append(cs[0])
+                tgt.append(a[j])
+    if not rows:
+        return torch.zeros(())
+    f = image_features[torch.tensor(rows), torch.tensor(cols)]
+    logits = model.lm_head(model.model.language_model.norm(f)).float()
+    return torch.nn.functional.cross_entropy(logits, torch.tensor(tgt))
+
+
+def pointer_loss(attentions, targets, layers, heads):
+    """Mean over supervised (sample, token) pairs and the supervised heads of -log(attention
+    mass the head puts on the token's patches)."""
+    bs, qs, ks, qid, n = targets
+    if n == 0:
+        return torch.zeros(())
+    total = 0.0
+    for l in layers:
+        a = attentions[l][bs, :heads, qs, ks].float()  # (rows, heads)
+        mass = torch.zeros(n, heads).index_add_(0, qid, a)
+        total = total - torch.log(mass + 1e-6).mean()
+    return total / len(layers)
 
 
 @torch.no_grad()
@@ -228,7 +319,17 @@ def main():
     ap.add_argument('--image-size', type=int, default=224)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--glyph-weight', type=float, default=0.5, help='weight of the auxiliary per-patch glyph loss')
+    ap.add_argument('--pointer-weight', type=float, default=0.0,
+                    help='weight of the attention supervision (answer token -> its patches); 0: off')
+    ap.add_argument('--pointer-layers', default='1,2,3', help='decoder layers whose first heads are supervised')
+    ap.add_argument('--token-weight', type=float, default=0.0,
+                    help='weight of the loss reading answer tokens straight off their patches (token_patch_loss); 0: off')
+    ap.add_argument('--pointer-prev-layers', default='',
+                    help='decoder layers whose first heads are pulled onto the token just written (e.g. 1)')
+    ap.add_argument('--pointer-heads', type=int, default=4, help='how many heads (from head 0) per supervised layer')
     args = ap.parse_args()
+    pointer_layers = [int(v) for v in args.pointer_layers.split(',')]
+    prev_layers = [int(v) for v in args.pointer_prev_layers.split(',') if v]
 
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
     torch.set_num_threads(args.threads)
@@ -269,6 +370,8 @@ def main():
         model.model.vision_tower.load_state_dict(src.model.vision_tower.state_dict())
         model.model.multi_modal_projector.load_state_dict(src.model.multi_modal_projector.state_dict())
         del src
+    if args.pointer_weight > 0:
+        model.set_attn_implementation({'text_config': 'eager'})  # the supervision needs the weights
     enc = Encoder(tok, image_id, n_image)
     glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
     glyph_from = args.init or args.init_vision
@@ -278,6 +381,7 @@ def main():
     feature_layer = layers[model.config.vision_feature_layer]
     captured = {}
     feature_layer.register_forward_hook(lambda mod, inp, out: captured.__setitem__('x', out))
+    model.model.multi_modal_projector.register_forward_hook(lambda mod, inp, out: captured.__setitem__('proj', out))
     opt = torch.optim.AdamW(list(model.parameters()) + list(glyph_head.parameters()), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     max_answer = {'textvqa': 16, 'docvqa': 24, 'ocrbench': 24, 'synthdog': 96}
     # Each batch holds one kind (so synthdog's long answers do not pad every batch), the kind
@@ -291,7 +395,7 @@ def main():
     kind_rng = random.Random(args.seed + 10)
     log = open(os.path.join(args.out, 'train_log.tsv'), 'w')
     log.write('step\tminutes\tsamples\tloss\tglyph_loss\tlr\theldout_textvqa\theldout_docvqa\theldout_ocrbench\n')
-    t0, step, pos, ema, gema = time.time(), 0, 0, None, None
+    t0, step, pos, ema, gema, pema, tema = time.time(), 0, 0, None, None, None, None
     budget_s = args.minutes * 60
     est_steps = None
     def done():
@@ -304,9 +408,13 @@ def main():
             path, prompt, answer = queues[k][qpos[k] % len(queues[k])]
             qpos[k] += 1
             pos += 1
-            ids, lab = enc.example(prompt, answer, max_answer[k])
-            batch.append((ids, lab, preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size)))
+            ids, lab, spans, img0 = enc.example(prompt, answer, max_answer[k])
+            cells = answer_patches(answer, boxes[path], spans, args.image_size)
+            batch.append((ids, lab, preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size),
+                          (cells, img0)))
         ids, lab, att, px, glyphs = collate(batch, text.pad_token_id)
+        targets = pointer_targets(batch) if args.pointer_weight > 0 else None
+        prev_targets = pointer_targets(batch, back=1) if args.pointer_weight > 0 and prev_layers else None
         # warmup 200 steps, then cosine to 5% over the run (with a time budget, its step count is
         # estimated from the speed of the first 20 steps)
         if step == 20 and not args.steps:
@@ -316,19 +424,30 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr
         with torch.autocast('cpu', dtype=torch.bfloat16):
-            loss = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab).loss
+            out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
+                        output_attentions=targets is not None)
+            loss = out.loss
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
+        tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
+                    if args.token_weight > 0 else torch.zeros(()))
+        ptr_loss = (pointer_loss(out.attentions, targets, pointer_layers, args.pointer_heads)
+                    if targets is not None else torch.zeros(()))
+        if prev_targets is not None:
+            ptr_loss = (ptr_loss * len(pointer_layers) + pointer_loss(out.attentions, prev_targets, prev_layers, args.pointer_heads)
+                        * len(prev_layers)) / (len(pointer_layers) + len(prev_layers))
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / (glyphs.shape[0] * glyphs.shape[1])
-        (loss + args.glyph_weight * glyph_loss).backward()
+        (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
         torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(glyph_head.parameters()), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        tema = tok_loss.item() if tema is None else 0.98 * tema + 0.02 * tok_loss.item()
+        pema = ptr_loss.item() if pema is None else 0.98 * pema + 0.02 * ptr_loss.item()
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         gema = glyph_loss.item() if gema is None else 0.98 * gema + 0.02 * glyph_loss.item()
         step += 1
         if step % 50 == 0:
-            print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} lr {lr:.2e}', flush=True)
+            print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} pointer {pema:.4f} token {tema:.4f} lr {lr:.2e}', flush=True)
         if args.save_every and step % args.save_every == 0:
             model.save_pretrained(os.path.join(args.out, 'checkpoint'), safe_serialization=True)
             torch.save(glyph_head.state_dict(), os.path.join(args.out, 'checkpoint', 'glyph_head.pt'))
