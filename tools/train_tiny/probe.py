@@ -47,8 +47,8 @@ def pointer_probe(model, enc, pad_id, heldout, n=12):
         batch = []
         for path, prompt, answer in load_samples(root, kind)[:n]:
             ids, lab, spans, img0 = enc.example(prompt, answer, 96 if kind == "synthdog" else 24)
-            batch.append((ids, lab, preprocess(path, 224), None, (answer_patches(answer, boxes[path], spans, 224), img0)))
-        ids, lab, att, px, _ = collate([b[:3] + (torch.zeros(1), b[4]) for b in batch], pad_id)
+            batch.append((ids, lab, preprocess(path, 224), torch.zeros(1), (answer_patches(answer, boxes[path], spans, 224), img0)))
+        ids, lab, att, px, _ = collate(batch, pad_id)
         bs, qs, ks, qid, m = pointer_targets(batch)
         with torch.no_grad():
             attn = model(input_ids=ids, attention_mask=att, pixel_values=px, output_attentions=True).attentions
