@@ -24,8 +24,9 @@
 /* The mean score of the fixture's samples per benchmark, as measured with the shipped model
    (transformers and C agree on every answer, so this is one number): the band is that number
    +- one sample's worth of score (1/17, 1/17, 1/16), a guard against silent changes rather than
-   a re-measurement of the model card's 500-sample accuracies. The shipped model does not read
-   yet (models/tiny-llava/README.md): measured 0.000, 0.035 (ANLS), 0.000. Retraining it means
+   a re-measurement of the model card's 500-sample accuracies. The shipped model reads only a
+   little (models/tiny-llava/README.md): measured 0.000, 0.152 (ANLS), 0.000; the DocVQA-like
+   band's floor is what fails if the decoder stops using the image. Retraining the model means
    regenerating the fixture and moving these bands. */
 struct band {
     const char *kind;
@@ -33,7 +34,7 @@ struct band {
 };
 static const struct band bands[] = {
     {"textvqa", 0.0, 0.059},
-    {"docvqa", 0.0, 0.094},
+    {"docvqa", 0.093, 0.211},
     {"ocrbench", 0.0, 0.0625},
 };
 #define N_KINDS 3
