@@ -264,18 +264,18 @@ def token_patch_loss(model, image_features, batch):
     return torch.nn.functional.cross_entropy(logits, torch.tensor(tgt))
 
 
-def pointer_loss(attentions, targets, layers, heads):
-    """Mean over supervised (sample, token) pairs and the supervised heads of -log(attention
-    mass the head puts on the token's patches)."""
-    bs, qs, ks, qid, n = targets
-    if n == 0:
-        return torch.zeros(())
-    total = 0.0
-    for l in layers:
-        a = attentions[l][bs, :heads, qs, ks].float()  # (rows, heads)
+def pointer_loss(attentions, supervised, heads):
+    """Mean over the supervised (layer, targets) pairs of: the mean over that target set's
+    (sample, token) pairs and the layer's first `heads` heads of -log(attention mass the head
+    puts on the token's patches). A target set with no token counts as 0."""
+    total = torch.zeros(())
+    for layer, (bs, qs, ks, qid, n) in supervised:
+        if n == 0:
+            continue
+        a = attentions[layer][bs, :heads, qs, ks].float()  # (rows, heads)
         mass = torch.zeros(n, heads).index_add_(0, qid, a)
         total = total - torch.log(mass + 1e-6).mean()
-    return total / len(layers)
+    return total / max(1, len(supervised))
 
 
 @torch.no_grad()
@@ -330,6 +330,7 @@ def main():
     args = ap.parse_args()
     pointer_layers = [int(v) for v in args.pointer_layers.split(',')]
     prev_layers = [int(v) for v in args.pointer_prev_layers.split(',') if v]
+    uses_patches = args.pointer_weight > 0 or args.token_weight > 0
 
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
     torch.set_num_threads(args.threads)
@@ -409,12 +410,18 @@ def main():
             qpos[k] += 1
             pos += 1
             ids, lab, spans, img0 = enc.example(prompt, answer, max_answer[k])
-            cells = answer_patches(answer, boxes[path], spans, args.image_size)
+            # the answer tokens' patches feed only the pointer and readout losses
+            cells = answer_patches(answer, boxes[path], spans, args.image_size) if uses_patches else []
             batch.append((ids, lab, preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size),
                           (cells, img0)))
         ids, lab, att, px, glyphs = collate(batch, text.pad_token_id)
-        targets = pointer_targets(batch) if args.pointer_weight > 0 else None
-        prev_targets = pointer_targets(batch, back=1) if args.pointer_weight > 0 and prev_layers else None
+        supervised = []  # (layer, pointer targets): next token on pointer_layers, previous on prev_layers
+        if args.pointer_weight > 0:
+            targets = pointer_targets(batch)
+            supervised = [(l, targets) for l in pointer_layers]
+            if prev_layers:
+                prev_targets = pointer_targets(batch, back=1)
+                supervised += [(l, prev_targets) for l in prev_layers]
         # warmup 200 steps, then cosine to 5% over the run (with a time budget, its step count is
         # estimated from the speed of the first 20 steps)
         if step == 20 and not args.steps:
@@ -425,16 +432,12 @@ def main():
             g['lr'] = lr
         with torch.autocast('cpu', dtype=torch.bfloat16):
             out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
-                        output_attentions=targets is not None)
+                        output_attentions=bool(supervised))
             loss = out.loss
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
         tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
                     if args.token_weight > 0 else torch.zeros(()))
-        ptr_loss = (pointer_loss(out.attentions, targets, pointer_layers, args.pointer_heads)
-                    if targets is not None else torch.zeros(()))
-        if prev_targets is not None:
-            ptr_loss = (ptr_loss * len(pointer_layers) + pointer_loss(out.attentions, prev_targets, prev_layers, args.pointer_heads)
-                        * len(prev_layers)) / (len(pointer_layers) + len(prev_layers))
+        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads)
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / (glyphs.shape[0] * glyphs.shape[1])
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
