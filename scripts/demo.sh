@@ -28,7 +28,7 @@ for k in textvqa docvqa ocrbench; do
 done
 
 echo "== 2/3 sweep: 5 methods x budgets $BUDGETS x 3 datasets -> $DB"
-# The model's prompts are ~330 tokens (256 visual), so the official 32-token window would be
+# The model's prompts are ~390 tokens (256 visual), so the official 32-token window would be
 # most of a 16..64 budget: the demo uses an 8-token window for every method.
 mkdir -p results
 $S sweep --model "$MODEL" \
