@@ -164,6 +164,14 @@ def save_release(model, out):
                           image_std=CLIP_STD).save_pretrained(out)
 
 
+def save_checkpoint(model, glyph_head, tok, out):
+    """The training form of a model (fp32, with the glyph head and the tokenizer): what --init,
+    --init-vision and probe.py read."""
+    model.save_pretrained(out, safe_serialization=True)
+    torch.save(glyph_head.state_dict(), os.path.join(out, 'glyph_head.pt'))
+    save_tokenizer_dir(tok, out, llama_tokenizer_config(tok))
+
+
 class Encoder:
     """Prompt -> ids with the image token expanded, and the answer's label mask."""
 
@@ -327,6 +335,9 @@ def main():
     ap.add_argument('--pointer-prev-layers', default='',
                     help='decoder layers whose first heads are pulled onto the token just written (e.g. 1)')
     ap.add_argument('--pointer-heads', type=int, default=4, help='how many heads (from head 0) per supervised layer')
+    ap.add_argument('--vision-only', action='store_true',
+                    help='train only the vision tower and glyph head on the glyph loss (no decoder, no answers): '
+                    'a cheap first stage whose checkpoint --init-vision takes')
     args = ap.parse_args()
     pointer_layers = [int(v) for v in args.pointer_layers.split(',')]
     prev_layers = [int(v) for v in args.pointer_prev_layers.split(',') if v]
@@ -409,9 +420,12 @@ def main():
             path, prompt, answer = queues[k][qpos[k] % len(queues[k])]
             qpos[k] += 1
             pos += 1
-            ids, lab, spans, img0 = enc.example(prompt, answer, max_answer[k])
-            # the answer tokens' patches feed only the pointer and readout losses
-            cells = answer_patches(answer, boxes[path], spans, args.image_size) if uses_patches else []
+            if args.vision_only:  # images and their glyphs only
+                ids, lab, cells, img0 = [0], [0], [], 0
+            else:
+                ids, lab, spans, img0 = enc.example(prompt, answer, max_answer[k])
+                # the answer tokens' patches feed only the pointer and readout losses
+                cells = answer_patches(answer, boxes[path], spans, args.image_size) if uses_patches else []
             batch.append((ids, lab, preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size),
                           (cells, img0)))
         ids, lab, att, px, glyphs = collate(batch, text.pad_token_id)
@@ -426,18 +440,23 @@ def main():
         # estimated from the speed of the first 20 steps)
         if step == 20 and not args.steps:
             est_steps = int(budget_s / ((time.time() - t0) / 20))
+            print(f'schedule: {est_steps} steps (replay this run with --total-steps {est_steps})', flush=True)
         total = args.total_steps or args.steps or est_steps or 10 ** 9
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
         for g in opt.param_groups:
             g['lr'] = lr
         with torch.autocast('cpu', dtype=torch.bfloat16):
-            out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
-                        output_attentions=bool(supervised))
-            loss = out.loss
+            if args.vision_only:  # the tower alone; the hook captures its feature layer
+                model.model.vision_tower(pixel_values=px)
+                out, loss = None, torch.zeros(())
+            else:
+                out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
+                            output_attentions=bool(supervised))
+                loss = out.loss
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
         tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
                     if args.token_weight > 0 else torch.zeros(()))
-        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads)
+        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / (glyphs.shape[0] * glyphs.shape[1])
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
@@ -451,14 +470,12 @@ def main():
         step += 1
         if step % 50 == 0:
             print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} pointer {pema:.4f} token {tema:.4f} lr {lr:.2e}', flush=True)
-        if args.save_every and step % args.save_every == 0:
-            model.save_pretrained(os.path.join(args.out, 'checkpoint'), safe_serialization=True)
-            torch.save(glyph_head.state_dict(), os.path.join(args.out, 'checkpoint', 'glyph_head.pt'))
-            save_tokenizer_dir(tok, os.path.join(args.out, 'checkpoint'), llama_tokenizer_config(tok))
+        if (args.save_every and step % args.save_every == 0) or done():  # the last step's state is kept too
+            save_checkpoint(model, glyph_head, tok, os.path.join(args.out, 'checkpoint'))
         if step % args.eval_every == 0 or done():
             model.eval()
             accs = []
-            for k in EVAL_KINDS:
+            for k in EVAL_KINDS if not args.vision_only else []:  # no answers to check without a decoder
                 ok = 0
                 for path, prompt, answer in held[k][:24]:
                     pred = greedy_answer(model, enc, enc.prompt_ids(prompt), preprocess(path, args.image_size), 24)
