@@ -7,16 +7,10 @@
 # OCRBench-like text is also capped at 16 px: at 224 px the generator otherwise draws it up to
 # 32 and 53 px, glyphs spanning several patches that the tiny vision tower read at 20-25% (single
 # glyph top-1) against 87% for 12-18 px ones, and only with the cap did the decoder's answers come
-# to depend on the image (issue 5; tools/train_tiny/README.md). Stages 1 and 2 of the shipped
-# model were trained before the cap: SYNTH_UNCAPPED=1 gives their options back.
+# to depend on the image (issue 5; tools/train_tiny/README.md).
 SYNTH_SIZE="--width 224 --height 224"
-if [ -n "${SYNTH_UNCAPPED:-}" ]; then
-  SYNTH_OPTS_textvqa="$SYNTH_SIZE --font-min 12"
-  SYNTH_OPTS_ocrbench="$SYNTH_SIZE --font-min 14"
-else
-  SYNTH_OPTS_textvqa="$SYNTH_SIZE --font-min 12 --font-max 16"
-  SYNTH_OPTS_ocrbench="$SYNTH_SIZE --font-min 12 --font-max 16"
-fi
+SYNTH_OPTS_textvqa="$SYNTH_SIZE --font-min 12 --font-max 16"
+SYNTH_OPTS_ocrbench="$SYNTH_SIZE --font-min 12 --font-max 16"
 SYNTH_OPTS_docvqa="$SYNTH_SIZE --font-min 12 --lines-max 4"
 SYNTH_OPTS_synthdog="$SYNTH_SIZE --font-min 12"
 # synth_opts KIND: the options of one kind (what every user of this file calls).

@@ -24,18 +24,19 @@
 /* The mean score of the fixture's samples per benchmark, as measured with the shipped model
    (transformers and C agree on every answer, so this is one number): the band is that number
    +- one sample's worth of score (1/17, 1/17, 1/16), a guard against silent changes rather than
-   a re-measurement of the model card's 500-sample accuracies. The shipped model reads only a
-   little (models/tiny-llava/README.md): measured 0.000, 0.152 (ANLS), 0.000; the DocVQA-like
-   band's floor is what fails if the decoder stops using the image. Retraining the model means
-   regenerating the fixture and moving these bands. */
+   a re-measurement of the model card's 500-sample accuracies. Measured with the shipped model
+   (models/tiny-llava/README.md): 0.235, 0.848 (ANLS), 0.125. The DocVQA-like band's floor is
+   above issue 5's target (ANLS >= 0.5); the other two benchmarks are still under theirs (0.6 and
+   500/1000), and every floor is above zero so a decoder that stops reading fails. Retraining the
+   model means regenerating the fixture and moving these bands. */
 struct band {
     const char *kind;
     double lo, hi;
 };
 static const struct band bands[] = {
-    {"textvqa", 0.0, 0.059},
-    {"docvqa", 0.093, 0.211},
-    {"ocrbench", 0.0, 0.0625},
+    {"textvqa", 0.176, 0.294},
+    {"docvqa", 0.789, 0.907},
+    {"ocrbench", 0.062, 0.188},
 };
 #define N_KINDS 3
 
