@@ -27,5 +27,8 @@ $S sweep --model "$MODEL" \
   --methods fullkv,snapkv --budgets 16,32,64 --param window=8 --db "$WORK/eval.sqlite"
 $S report --db "$WORK/eval.sqlite" --format markdown | tee "$WORK/report.md"
 
+# A fresh measurement (seconds): the resume log a previous model left next to visual_heads.json
+# would otherwise stop `heads` with a model-hash mismatch.
+rm -f "$MODEL/visual_heads.json.samples.jsonl"
 $S heads --model "$MODEL" --data "synthdog=$WORK/data/synthdog/synthdog-en.json" \
   --out "$MODEL/visual_heads.json" | tee "$WORK/heads.txt"
