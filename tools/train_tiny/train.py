@@ -342,6 +342,8 @@ def main():
     pointer_layers = [int(v) for v in args.pointer_layers.split(',')]
     prev_layers = [int(v) for v in args.pointer_prev_layers.split(',') if v]
     uses_patches = args.pointer_weight > 0 or args.token_weight > 0
+    if args.vision_only and uses_patches:
+        ap.error('--vision-only trains no decoder: --pointer-weight and --token-weight must stay 0')
 
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
     torch.set_num_threads(args.threads)
@@ -413,7 +415,8 @@ def main():
     def done():
         return step >= args.steps if args.steps else time.time() - t0 > budget_s
 
-    while not done():
+    last = done()  # asked once per step, so the final checkpoint, evaluation and exit agree
+    while not last:
         batch = []
         k = kind_rng.choices(kinds, weights)[0]
         for _ in range(args.batch):
@@ -468,11 +471,12 @@ def main():
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         gema = glyph_loss.item() if gema is None else 0.98 * gema + 0.02 * glyph_loss.item()
         step += 1
+        last = done()
         if step % 50 == 0:
             print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} pointer {pema:.4f} token {tema:.4f} lr {lr:.2e}', flush=True)
-        if (args.save_every and step % args.save_every == 0) or done():  # the last step's state is kept too
+        if (args.save_every and step % args.save_every == 0) or last:  # the last step's state is kept too
             save_checkpoint(model, glyph_head, tok, os.path.join(args.out, 'checkpoint'))
-        if step % args.eval_every == 0 or done():
+        if step % args.eval_every == 0 or last:
             model.eval()
             accs = []
             for k in EVAL_KINDS if not args.vision_only else []:  # no answers to check without a decoder
