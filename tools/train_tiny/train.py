@@ -124,6 +124,17 @@ def glyph_targets(boxes, size, patch=14):
     return t
 
 
+def glyph_loss_norm(glyphs, how):
+    """What the summed glyph loss of a batch (images x patches x glyphs) is divided by. 'patches':
+    all its patches. A scene holds ~10 glyph patches of 256 and a page ~100, so with that norm a
+    batch of scenes (batches hold one kind) gives a tenth of a page batch's gradient, and Adam's
+    step size, set by the page batches, leaves the scene glyphs barely trained. 'glyphs': the
+    patches that hold a glyph, so that every batch weighs about the same."""
+    if how == 'glyphs':
+        return max(1.0, (glyphs.sum(-1) > 0).sum().item())
+    return glyphs.shape[0] * glyphs.shape[1]
+
+
 def answer_patches(answer, boxes, spans, size, patch=14):
     """Per answer token, the patches holding its characters in the image (empty if the answer
     is not found among the generator's word boxes). The words of the image are joined with
@@ -327,6 +338,9 @@ def main():
     ap.add_argument('--image-size', type=int, default=224)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--glyph-weight', type=float, default=0.5, help='weight of the auxiliary per-patch glyph loss')
+    ap.add_argument('--glyph-norm', choices=['patches', 'glyphs'], default='patches',
+                    help='divide the glyph loss by all patches of the batch, or by those holding a glyph '
+                    '(so a batch of sparse scenes weighs as much as one of dense pages)')
     ap.add_argument('--pointer-weight', type=float, default=0.0,
                     help='weight of the attention supervision (answer token -> its patches); 0: off')
     ap.add_argument('--pointer-layers', default='1,2,3', help='decoder layers whose first heads are supervised')
@@ -461,7 +475,7 @@ def main():
                     if args.token_weight > 0 else torch.zeros(()))
         ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, glyphs, reduction='sum') / (glyphs.shape[0] * glyphs.shape[1])
+            logits, glyphs, reduction='sum') / glyph_loss_norm(glyphs, args.glyph_norm)
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
         torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(glyph_head.parameters()), 1.0)
         opt.step()
