@@ -25,7 +25,7 @@
    (transformers and C agree on every answer, so this is one number): the band is that number
    +- one sample's worth of score (1/17, 1/17, 1/16), a guard against silent changes rather than
    a re-measurement of the model card's 500-sample accuracies. Measured with the shipped model
-   (models/tiny-llava/README.md): 0.235, 0.848 (ANLS), 0.125. The DocVQA-like band's floor is
+   (models/tiny-llava/README.md): 0.118, 0.762 (ANLS), 0.188. The DocVQA-like band's floor is
    above issue 5's target (ANLS >= 0.5); the other two benchmarks are still under theirs (0.6 and
    500/1000), and every floor is above zero so a decoder that stops reading fails. Retraining the
    model means regenerating the fixture and moving these bands. */
@@ -34,9 +34,9 @@ struct band {
     double lo, hi;
 };
 static const struct band bands[] = {
-    {"textvqa", 0.176, 0.294},
-    {"docvqa", 0.789, 0.907},
-    {"ocrbench", 0.062, 0.188},
+    {"textvqa", 0.059, 0.177},
+    {"docvqa", 0.703, 0.821},
+    {"ocrbench", 0.125, 0.250},
 };
 #define N_KINDS 3
 
