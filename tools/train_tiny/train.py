@@ -283,7 +283,21 @@ def token_patch_loss(model, image_features, batch):
     return torch.nn.functional.cross_entropy(logits, torch.tensor(tgt))
 
 
-def pointer_loss(attentions, supervised, heads):
+def forward_shared_prefix(model, ids, att, px, lab, n_prefix, output_attentions):
+    """The model's forward pass with the first n_prefix tokens, the same in every sample (BOS and
+    the Vicuna system prompt, ~94 of ~390 tokens), run once at batch size 1 and its keys and
+    values repeated for the batch; the rest of each sample attends to them as to its own. The
+    loss and the gradients are those of the plain forward pass (the repeat sums the prefix's
+    gradients over the batch), at about three quarters of the decoder's work. The attentions
+    (and the logits) cover the positions from n_prefix on."""
+    assert bool((ids[:, :n_prefix] == ids[:1, :n_prefix]).all()), 'the prefix differs between samples'
+    cache = model(input_ids=ids[:1, :n_prefix], use_cache=True).cache
+    cache.batch_repeat_interleave(ids.shape[0])
+    return model(input_ids=ids[:, n_prefix:], attention_mask=att, pixel_values=px, labels=lab[:, n_prefix:],
+                 cache=cache, use_cache=False, output_attentions=output_attentions)
+
+
+def pointer_loss(attentions, supervised, heads, q_offset=0):
     """Mean over the supervised (layer, targets) pairs of: the mean over that target set's
     (sample, token) pairs and the layer's first `heads` heads of -log(attention mass the head
     puts on the token's patches). A target set with no token counts as 0."""
@@ -291,7 +305,7 @@ def pointer_loss(attentions, supervised, heads):
     for layer, (bs, qs, ks, qid, n) in supervised:
         if n == 0:
             continue
-        a = attentions[layer][bs, :heads, qs, ks].float()  # (rows, heads)
+        a = attentions[layer][bs, :heads, qs - q_offset, ks].float()  # (rows, heads)
         mass = torch.zeros(n, heads).index_add_(0, qid, a)
         total = total - torch.log(mass + 1e-6).mean()
     return total / max(1, len(supervised))
@@ -349,6 +363,8 @@ def main():
     ap.add_argument('--pointer-prev-layers', default='',
                     help='decoder layers whose first heads are pulled onto the token just written (e.g. 1)')
     ap.add_argument('--pointer-heads', type=int, default=4, help='how many heads (from head 0) per supervised layer')
+    ap.add_argument('--share-prefix', action='store_true',
+                    help='run the system prompt, the same in every sample, once per batch (forward_shared_prefix)')
     ap.add_argument('--vision-only', action='store_true',
                     help='train only the vision tower and glyph head on the glyph loss (no decoder, no answers): '
                     'a cheap first stage whose checkpoint --init-vision takes')
@@ -401,6 +417,8 @@ def main():
     if args.pointer_weight > 0:
         model.set_attn_implementation({'text_config': 'eager'})  # the supervision needs the weights
     enc = Encoder(tok, image_id, n_image)
+    # the tokens before the image: BOS and the system prompt, the same in every sample
+    n_prefix = enc.prompt_ids('?').index(image_id)
     glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
     glyph_from = args.init or args.init_vision
     if glyph_from and os.path.exists(os.path.join(glyph_from, 'glyph_head.pt')):
@@ -467,13 +485,17 @@ def main():
                 model.model.vision_tower(pixel_values=px)
                 out, loss = None, torch.zeros(())
             else:
-                out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
-                            output_attentions=bool(supervised))
+                if args.share_prefix:
+                    out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, bool(supervised))
+                else:
+                    out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
+                                output_attentions=bool(supervised))
                 loss = out.loss
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
         tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
                     if args.token_weight > 0 else torch.zeros(()))
-        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads) if supervised else torch.zeros(())
+        ptr_loss = (pointer_loss(out.attentions, supervised, args.pointer_heads, n_prefix if args.share_prefix else 0)
+                    if supervised else torch.zeros(()))
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / glyph_loss_norm(glyphs, args.glyph_norm)
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Checks train.py's --share-prefix against the plain forward pass and measures what it saves.
+
+On one batch of held-out questions (with the attention supervision of the shipped recipe), it
+runs the forward and backward pass both ways: the answer loss and the pointer loss must be equal
+and the gradients agree (fp32: to rounding; bf16 autocast, as in training: to bf16 noise), and it
+prints the ratio of the two step times measured in this run. Usage, from the repository root:
+
+    python3 tools/train_tiny/check_shared_prefix.py CHECKPOINT HELDOUT_DIR [KIND]
+
+CHECKPOINT is a training checkpoint (OUT/checkpoint of train.py), HELDOUT_DIR the held-out data
+of make_data.sh. Exits 1 if the two passes disagree.
+"""
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from train import (Encoder, answer_patches, collate, forward_shared_prefix, glyph_targets, load_boxes,  # noqa: E402
+                   load_samples, pointer_loss, pointer_targets, preprocess)
+
+
+def make_batch(enc, heldout, kind, n):
+    samples = load_samples(os.path.join(heldout, kind), kind)[:n]
+    boxes = load_boxes(os.path.join(heldout, kind), kind)
+    batch = []
+    for path, prompt, answer in samples:
+        ids, lab, spans, img0 = enc.example(prompt, answer, 24)
+        cells = answer_patches(answer, boxes[path], spans, 224)
+        batch.append((ids, lab, preprocess(path, 224), glyph_targets(boxes[path], 224), (cells, img0)))
+    return batch
+
+
+def step(model, batch, pad_id, n_prefix, share):
+    """Loss, pointer loss, one weight's gradient and the seconds of a forward + backward pass."""
+    ids, lab, att, px, _ = collate(batch, pad_id)
+    targets = pointer_targets(batch)
+    supervised = [(2, targets), (3, targets)]
+    model.zero_grad(set_to_none=True)
+    t = time.time()
+    if share:
+        out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, True)
+    else:
+        out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab, output_attentions=True)
+    ptr = pointer_loss(out.attentions, supervised, 4, n_prefix if share else 0)
+    (out.loss + ptr).backward()
+    grad = model.model.language_model.layers[1].self_attn.q_proj.weight.grad.clone()
+    return out.loss.item(), ptr.item(), grad, time.time() - t
+
+
+def compare(model, batch, pad_id, n_prefix, label, tol):
+    plain, shared = step(model, batch, pad_id, n_prefix, False), step(model, batch, pad_id, n_prefix, True)
+    rel = ((plain[2] - shared[2]).norm() / plain[2].norm()).item()
+    print(f'{label}: loss {plain[0]:.6f} / {shared[0]:.6f}, pointer {plain[1]:.6f} / {shared[1]:.6f}, '
+          f'gradient relative difference {rel:.2e}')
+    return abs(plain[0] - shared[0]) <= tol * abs(plain[0]) and abs(plain[1] - shared[1]) <= tol * abs(plain[1]) \
+        and rel <= tol
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        raise SystemExit(__doc__)
+    from tokenizers import Tokenizer
+    from transformers import LlavaForConditionalGeneration
+    ckpt, heldout = sys.argv[1], sys.argv[2]
+    kind = sys.argv[3] if len(sys.argv) == 4 else 'textvqa'
+    torch.set_num_threads(2)
+    model = LlavaForConditionalGeneration.from_pretrained(ckpt)
+    model.set_attn_implementation({'text_config': 'eager'})
+    tok = Tokenizer.from_file(os.path.join(ckpt, 'tokenizer.json'))
+    image_id = tok.token_to_id('<image>')
+    enc = Encoder(tok, image_id, (model.config.vision_config.image_size // 14) ** 2)
+    n_prefix = enc.prompt_ids('?').index(image_id)
+    pad_id = tok.token_to_id('<pad>')
+    batch = make_batch(enc, heldout, kind, 16)
+    ok = compare(model, batch, pad_id, n_prefix, 'fp32', 1e-4)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        ok = compare(model, batch, pad_id, n_prefix, 'bf16', 2e-2) and ok
+        times = {False: [], True: []}
+        for _ in range(4):
+            for share in (False, True):
+                times[share].append(step(model, batch, pad_id, n_prefix, share)[3])
+    plain, shared = statistics.median(times[False][1:]), statistics.median(times[True][1:])
+    print(f'{n_prefix} shared prefix tokens of {len(batch[0][0])}; forward + backward, batch 16, bf16: '
+          f'plain {plain:.3f} s, shared prefix {shared:.3f} s, {plain / shared:.2f}x')
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == '__main__':
+    main()
