@@ -20,33 +20,27 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train import (Encoder, answer_patches, collate, forward_shared_prefix, glyph_targets, load_boxes,  # noqa: E402
-                   load_samples, pointer_loss, pointer_targets, preprocess)
+from train import (Encoder, batch_row, collate, forward_shared_prefix, load_boxes, load_samples,  # noqa: E402
+                   pointer_loss, pointer_targets)
 
 
 def make_batch(enc, heldout, kind, n):
-    samples = load_samples(os.path.join(heldout, kind), kind)[:n]
     boxes = load_boxes(os.path.join(heldout, kind), kind)
-    batch = []
-    for path, prompt, answer in samples:
-        ids, lab, spans, img0 = enc.example(prompt, answer, 24)
-        cells = answer_patches(answer, boxes[path], spans, 224)
-        batch.append((ids, lab, preprocess(path, 224), glyph_targets(boxes[path], 224), (cells, img0)))
-    return batch
+    return [batch_row(enc, path, prompt, answer, 24, boxes, 224)
+            for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[:n]]
 
 
 def step(model, batch, pad_id, n_prefix, share):
-    """Loss, pointer loss, one weight's gradient and the seconds of a forward + backward pass."""
+    """Loss, pointer loss, one weight's gradient and the seconds of a forward + backward pass,
+    with the prefix shared or (share False) the plain pass."""
     ids, lab, att, px, _ = collate(batch, pad_id)
+    n_prefix = n_prefix if share else 0
     targets = pointer_targets(batch)
     supervised = [(2, targets), (3, targets)]
     model.zero_grad(set_to_none=True)
     t = time.time()
-    if share:
-        out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, True)
-    else:
-        out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab, output_attentions=True)
-    ptr = pointer_loss(out.attentions, supervised, 4, n_prefix if share else 0)
+    out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, True)
+    ptr = pointer_loss(out.attentions, supervised, 4, n_prefix)
     (out.loss + ptr).backward()
     grad = model.model.language_model.layers[1].self_attn.q_proj.weight.grad.clone()
     return out.loss.item(), ptr.item(), grad, time.time() - t

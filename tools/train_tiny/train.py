@@ -135,6 +135,15 @@ def glyph_loss_norm(glyphs, how):
     return glyphs.shape[0] * glyphs.shape[1]
 
 
+def batch_row(enc, path, prompt, answer, max_answer, boxes, size, with_patches=True):
+    """One sample as collate() and the losses take it: (ids, labels, pixels, glyph targets,
+    (answer token patches, position of the first image token))."""
+    ids, lab, spans, img0 = enc.example(prompt, answer, max_answer)
+    # the answer tokens' patches feed only the pointer and readout losses
+    cells = answer_patches(answer, boxes[path], spans, size) if with_patches else []
+    return ids, lab, preprocess(path, size), glyph_targets(boxes[path], size), (cells, img0)
+
+
 def answer_patches(answer, boxes, spans, size, patch=14):
     """Per answer token, the patches holding its characters in the image (empty if the answer
     is not found among the generator's word boxes). The words of the image are joined with
@@ -285,11 +294,14 @@ def token_patch_loss(model, image_features, batch):
 
 def forward_shared_prefix(model, ids, att, px, lab, n_prefix, output_attentions):
     """The model's forward pass with the first n_prefix tokens, the same in every sample (BOS and
-    the Vicuna system prompt, ~94 of ~390 tokens), run once at batch size 1 and its keys and
+    the Vicuna system prompt, 86 of ~390 tokens), run once at batch size 1 and its keys and
     values repeated for the batch; the rest of each sample attends to them as to its own. The
     loss and the gradients are those of the plain forward pass (the repeat sums the prefix's
     gradients over the batch), at about three quarters of the decoder's work. The attentions
-    (and the logits) cover the positions from n_prefix on."""
+    (and the logits) cover the positions from n_prefix on. n_prefix 0: the plain forward pass."""
+    if n_prefix == 0:
+        return model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
+                     output_attentions=output_attentions)
     assert bool((ids[:, :n_prefix] == ids[:1, :n_prefix]).all()), 'the prefix differs between samples'
     cache = model(input_ids=ids[:1, :n_prefix], use_cache=True).cache
     cache.batch_repeat_interleave(ids.shape[0])
@@ -417,8 +429,9 @@ def main():
     if args.pointer_weight > 0:
         model.set_attn_implementation({'text_config': 'eager'})  # the supervision needs the weights
     enc = Encoder(tok, image_id, n_image)
-    # the tokens before the image: BOS and the system prompt, the same in every sample
-    n_prefix = enc.prompt_ids('?').index(image_id)
+    # the tokens before the image (BOS and the system prompt, the same in every sample) that
+    # forward_shared_prefix runs once per batch; 0: the plain forward pass
+    n_prefix = enc.prompt_ids('?').index(image_id) if args.share_prefix else 0
     glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
     glyph_from = args.init or args.init_vision
     if glyph_from and os.path.exists(os.path.join(glyph_from, 'glyph_head.pt')):
@@ -456,13 +469,10 @@ def main():
             qpos[k] += 1
             pos += 1
             if args.vision_only:  # images and their glyphs only
-                ids, lab, cells, img0 = [0], [0], [], 0
+                batch.append(([0], [0], preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size),
+                              ([], 0)))
             else:
-                ids, lab, spans, img0 = enc.example(prompt, answer, max_answer[k])
-                # the answer tokens' patches feed only the pointer and readout losses
-                cells = answer_patches(answer, boxes[path], spans, args.image_size) if uses_patches else []
-            batch.append((ids, lab, preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size),
-                          (cells, img0)))
+                batch.append(batch_row(enc, path, prompt, answer, max_answer[k], boxes, args.image_size, uses_patches))
         ids, lab, att, px, glyphs = collate(batch, text.pad_token_id)
         supervised = []  # (layer, pointer targets): next token on pointer_layers, previous on prev_layers
         if args.pointer_weight > 0:
@@ -485,17 +495,12 @@ def main():
                 model.model.vision_tower(pixel_values=px)
                 out, loss = None, torch.zeros(())
             else:
-                if args.share_prefix:
-                    out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, bool(supervised))
-                else:
-                    out = model(input_ids=ids, attention_mask=att, pixel_values=px, labels=lab,
-                                output_attentions=bool(supervised))
+                out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, bool(supervised))
                 loss = out.loss
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
         tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
                     if args.token_weight > 0 else torch.zeros(()))
-        ptr_loss = (pointer_loss(out.attentions, supervised, args.pointer_heads, n_prefix if args.share_prefix else 0)
-                    if supervised else torch.zeros(()))
+        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads, n_prefix) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / glyph_loss_norm(glyphs, args.glyph_norm)
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
