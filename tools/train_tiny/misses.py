@@ -10,7 +10,12 @@ folder (eval.sqlite and the data it drew) and sorts every answer that did not sc
 The split says where to work next: near misses are per-glyph reading (the vision tower), the
 other two are finding the text (the decoder's attention, or glyphs the tower does not see).
 
-Usage: python3 tools/train_tiny/misses.py WORK_DIR   (after tools/train_tiny/evaluate.sh)
+With a training checkpoint (one holding glyph_head.pt), it also asks whether the vision tower saw
+the answer: per kind of TextVQA-like answer, the share of the answer's glyphs that the glyph head
+detects in their patch (sigmoid > 0.5) and names first (top-1 over all patches holding one, so
+below probe.py's single-glyph figure).
+
+Usage: python3 tools/train_tiny/misses.py WORK_DIR [CHECKPOINT]   (after tools/train_tiny/evaluate.sh)
 """
 import collections
 import difflib
@@ -69,10 +74,46 @@ def kind_of_miss(prediction, answers, image_words):
     return "unrelated"
 
 
+def answer_glyph_reading(ckpt, work, kinds_by_key):
+    """Per kind of answer: [answer glyphs, detected by the glyph head, named first by it]."""
+    import torch
+    from transformers import LlavaForConditionalGeneration
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from train import GLYPHS, glyph_targets, preprocess
+    torch.set_num_threads(2)
+    model = LlavaForConditionalGeneration.from_pretrained(ckpt, torch_dtype=torch.float32).eval()
+    head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
+    head.load_state_dict(torch.load(os.path.join(ckpt, "glyph_head.pt")))
+    root = os.path.join(work, "data", "textvqa")
+    with open(os.path.join(root, "TextVQA_0.5.1_val.json")) as f:
+        questions = {str(q["question_id"]): q for q in json.load(f)["data"]}
+    with open(os.path.join(root, "ocr_boxes.json")) as f:
+        boxes = {b["image_name"]: b["2_coord"] for b in json.load(f)}
+    counts = collections.defaultdict(lambda: [0, 0, 0])
+    for key, kind in kinds_by_key.items():
+        q = questions[key]
+        name = f"train_images/{q['image_id']}.jpg"
+        answer = collections.Counter(q["answers"]).most_common(1)[0][0].lower().split()
+        # the glyph targets of the answer's words only
+        target = glyph_targets([(c["chunk"], c["coord"]) for c in boxes[name]
+                                if c["chunk"].lower() in answer], 224)
+        with torch.no_grad():
+            pixels = preprocess(os.path.join(root, name), 224)[None]
+            features = model.model.vision_tower(pixels, output_hidden_states=True).hidden_states[-2]
+            logits = head(features[0, 1:])
+        hit = target > 0
+        counts[kind][0] += int(hit.sum())
+        counts[kind][1] += int((hit & (logits > 0)).sum())  # sigmoid > 0.5
+        first = torch.nn.functional.one_hot(logits.argmax(-1), len(GLYPHS)).bool()
+        counts[kind][2] += int((hit & first).sum())
+    return counts
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     work = sys.argv[1]
+    textvqa_kinds = {}
     db = sqlite3.connect(os.path.join(work, "eval.sqlite"))
     readers = {"textvqa": textvqa_items, "docvqa": docvqa_items, "ocrbench": ocrbench_items}
     kinds = ["near miss", "other text", "unrelated"]
@@ -92,11 +133,19 @@ def main():
                 sys.exit(f"{work}/eval.sqlite: sample {key} of {name} is not in the data folder")
             answers, image_words = items[key]
             if score is not None and score >= 1.0:
-                counts["full marks"] += 1
+                kind = "full marks"
             else:
-                counts[kind_of_miss((prediction or "").strip(), answers, image_words)] += 1
+                kind = kind_of_miss((prediction or "").strip(), answers, image_words)
+            counts[kind] += 1
+            if name == "textvqa":
+                textvqa_kinds[key] = kind
         print(f"| {name} | {len(rows)} | {counts['full marks']} | "
               + " | ".join(str(counts[k]) for k in kinds) + " |")
+    if len(sys.argv) == 3 and textvqa_kinds:
+        print("\n| TextVQA-like answers | answer glyphs | detected by the glyph head | named first |")
+        print("|:---|---:|---:|---:|")
+        for kind, (n, seen, first) in answer_glyph_reading(sys.argv[2], work, textvqa_kinds).items():
+            print(f"| {kind} | {n} | {seen / max(1, n):.3f} | {first / max(1, n):.3f} |")
 
 
 if __name__ == "__main__":
