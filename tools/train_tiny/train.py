@@ -362,6 +362,9 @@ def main():
     ap.add_argument('--lr', type=float, default=1.5e-3)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--image-size', type=int, default=224)
+    ap.add_argument('--vision-width', type=int, default=192,
+                    help='hidden size of a new vision tower (heads of 32, MLP 4x); --init-vision '
+                         'and --init take the tower of their checkpoint instead')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--glyph-weight', type=float, default=0.5, help='weight of the auxiliary per-patch glyph loss')
     ap.add_argument('--glyph-norm', choices=['patches', 'glyphs'], default='patches',
@@ -411,8 +414,11 @@ def main():
     vocab = (tok.get_vocab_size() + 63) // 64 * 64
     n_image = (args.image_size // 14) ** 2
 
-    vision = CLIPVisionConfig(hidden_size=192, intermediate_size=768, num_hidden_layers=4, num_attention_heads=6,
-                              image_size=args.image_size, patch_size=14, projection_dim=192)
+    w = args.vision_width
+    vision = CLIPVisionConfig(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=4, num_attention_heads=w // 32,
+                              image_size=args.image_size, patch_size=14, projection_dim=w)
+    if args.init_vision:  # the tower whose weights stage 2 starts from, whatever its width
+        vision = LlavaConfig.from_pretrained(args.init_vision).vision_config
     text = LlamaConfig(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
                        num_key_value_heads=2, vocab_size=vocab, max_position_embeddings=2048, rms_norm_eps=1e-5,
                        bos_token_id=1, eos_token_id=2, pad_token_id=tok.token_to_id('<pad>'))
