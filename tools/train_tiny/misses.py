@@ -38,18 +38,23 @@ def boxes_by_image(path):
 
 
 def textvqa_items(folder):
+    """sample key -> (reference answers, the image's OCR words, image name); likewise below."""
     with open(os.path.join(folder, "TextVQA_0.5.1_val.json")) as f:
         data = json.load(f)["data"]
     words = boxes_by_image(os.path.join(folder, "ocr_boxes.json"))
-    return {str(q["question_id"]): (q["answers"], words[f"train_images/{q['image_id']}.jpg"])
-            for q in data}
+    return {str(q["question_id"]): (q["answers"], words[image_name(q)], image_name(q)) for q in data}
+
+
+def image_name(question):
+    """A TextVQA-like question's image, relative to its folder (how ocr_boxes.json names it)."""
+    return f"train_images/{question['image_id']}.jpg"
 
 
 def docvqa_items(folder):
     with open(os.path.join(folder, "val_v1.0.json")) as f:
         data = json.load(f)["data"]
     words = boxes_by_image(os.path.join(folder, "ocr_boxes.json"))
-    return {str(q["questionId"]): (q["answers"], words[q["image"]]) for q in data}
+    return {str(q["questionId"]): (q["answers"], words[q["image"]], q["image"]) for q in data}
 
 
 def ocrbench_items(folder):
@@ -59,7 +64,7 @@ def ocrbench_items(folder):
     out = {}
     for i, q in enumerate(data):  # the harness keys OCRBench samples by position in the file
         answers = q["answers"] if isinstance(q["answers"], list) else [q["answers"]]
-        out[str(i)] = (answers, words[q["image_path"]])
+        out[str(i)] = (answers, words[q["image_path"]], q["image_path"])
     return out
 
 
@@ -74,38 +79,31 @@ def kind_of_miss(prediction, answers, image_words):
     return "unrelated"
 
 
-def answer_glyph_reading(ckpt, work, kinds_by_key):
-    """Per kind of answer: [answer glyphs, detected by the glyph head, named first by it]."""
+def answer_glyph_reading(ckpt, root, answers_by_kind):
+    """Per kind of answer: [answer glyphs, detected by the glyph head, named first by it].
+    answers_by_kind: kind -> [(reference answers, image name)] of the questions in folder root."""
     import torch
     from transformers import LlavaForConditionalGeneration
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from train import GLYPHS, glyph_targets, preprocess
+    from probe import glyph_logits, load_glyph_head
+    from train import GLYPHS, glyph_targets, load_boxes, preprocess
     torch.set_num_threads(2)
     model = LlavaForConditionalGeneration.from_pretrained(ckpt, torch_dtype=torch.float32).eval()
-    head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
-    head.load_state_dict(torch.load(os.path.join(ckpt, "glyph_head.pt")))
-    root = os.path.join(work, "data", "textvqa")
-    with open(os.path.join(root, "TextVQA_0.5.1_val.json")) as f:
-        questions = {str(q["question_id"]): q for q in json.load(f)["data"]}
-    with open(os.path.join(root, "ocr_boxes.json")) as f:
-        boxes = {b["image_name"]: b["2_coord"] for b in json.load(f)}
-    counts = collections.defaultdict(lambda: [0, 0, 0])
-    for key, kind in kinds_by_key.items():
-        q = questions[key]
-        name = f"train_images/{q['image_id']}.jpg"
-        answer = collections.Counter(q["answers"]).most_common(1)[0][0].lower().split()
-        # the glyph targets of the answer's words only
-        target = glyph_targets([(c["chunk"], c["coord"]) for c in boxes[name]
-                                if c["chunk"].lower() in answer], 224)
-        with torch.no_grad():
-            pixels = preprocess(os.path.join(root, name), 224)[None]
-            features = model.model.vision_tower(pixels, output_hidden_states=True).hidden_states[-2]
-            logits = head(features[0, 1:])
-        hit = target > 0
-        counts[kind][0] += int(hit.sum())
-        counts[kind][1] += int((hit & (logits > 0)).sum())  # sigmoid > 0.5
-        first = torch.nn.functional.one_hot(logits.argmax(-1), len(GLYPHS)).bool()
-        counts[kind][2] += int((hit & first).sum())
+    head = load_glyph_head(model, ckpt)
+    boxes = load_boxes(root, "textvqa")
+    counts = {}
+    for kind, questions in answers_by_kind.items():
+        n = seen = first = 0
+        for answers, name in questions:
+            path = os.path.join(root, name)
+            answer = collections.Counter(answers).most_common(1)[0][0].lower().split()
+            # the glyph targets of the answer's words only
+            hit = glyph_targets([(w, c) for w, c in boxes[path] if w.lower() in answer], 224) > 0
+            logits = glyph_logits(model, head, preprocess(path, 224)[None])[0]
+            n += int(hit.sum())
+            seen += int((hit & (logits > 0)).sum())  # sigmoid > 0.5
+            first += int((hit & torch.nn.functional.one_hot(logits.argmax(-1), len(GLYPHS)).bool()).sum())
+        counts[kind] = (n, seen, first)
     return counts
 
 
@@ -113,7 +111,7 @@ def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     work = sys.argv[1]
-    textvqa_kinds = {}
+    textvqa_answers = collections.defaultdict(list)  # kind -> [(answers, image name)]
     db = sqlite3.connect(os.path.join(work, "eval.sqlite"))
     readers = {"textvqa": textvqa_items, "docvqa": docvqa_items, "ocrbench": ocrbench_items}
     kinds = ["near miss", "other text", "unrelated"]
@@ -131,20 +129,21 @@ def main():
         for key, prediction, score in rows:
             if key not in items:
                 sys.exit(f"{work}/eval.sqlite: sample {key} of {name} is not in the data folder")
-            answers, image_words = items[key]
+            answers, image_words, image = items[key]
             if score is not None and score >= 1.0:
                 kind = "full marks"
             else:
                 kind = kind_of_miss((prediction or "").strip(), answers, image_words)
             counts[kind] += 1
             if name == "textvqa":
-                textvqa_kinds[key] = kind
+                textvqa_answers[kind].append((answers, image))
         print(f"| {name} | {len(rows)} | {counts['full marks']} | "
               + " | ".join(str(counts[k]) for k in kinds) + " |")
-    if len(sys.argv) == 3 and textvqa_kinds:
+    if len(sys.argv) == 3 and textvqa_answers:
         print("\n| TextVQA-like answers | answer glyphs | detected by the glyph head | named first |")
         print("|:---|---:|---:|---:|")
-        for kind, (n, seen, first) in answer_glyph_reading(sys.argv[2], work, textvqa_kinds).items():
+        for kind, (n, seen, first) in answer_glyph_reading(sys.argv[2], os.path.join(work, "data", "textvqa"),
+                                                            textvqa_answers).items():
             print(f"| {kind} | {n} | {seen / max(1, n):.3f} | {first / max(1, n):.3f} |")
 
 

@@ -60,24 +60,35 @@ def pointer_probe(model, enc, pad_id, heldout, n=12):
         print(f'{kind:9s} attention on the next token\'s patches (heads 0-3 / all): ' + ', '.join(cells))
 
 
+def load_glyph_head(model, ckpt):
+    """The glyph head train.py saves next to a checkpoint (glyph_head.pt; not in the release)."""
+    head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
+    head.load_state_dict(torch.load(os.path.join(ckpt, 'glyph_head.pt')))
+    return head
+
+
+def glyph_logits(model, head, px):
+    """(images, patches, glyphs): the glyph head on the feature layer the projector reads (-2),
+    without the CLS token, as in training."""
+    with torch.no_grad():
+        return head(model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:])
+
+
 def glyph_probe(model, ckpt, heldout, n=32):
     """Per kind: precision/recall of the glyph head (saved as glyph_head.pt next to checkpoints)
     and its top-1 accuracy on patches holding a single glyph centre. Large fonts (signs,
     OCRBench-like words) spread a glyph over several patches, which this shows."""
-    path = os.path.join(ckpt, 'glyph_head.pt')
-    if not os.path.exists(path):
+    if not os.path.exists(os.path.join(ckpt, 'glyph_head.pt')):
         print('no glyph_head.pt: glyph probe skipped')
         return
-    head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
-    head.load_state_dict(torch.load(path))
+    head = load_glyph_head(model, ckpt)
     for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
         root = os.path.join(heldout, kind)
         boxes = load_boxes(root, kind)
         s = load_samples(root, kind)[:n]
         px = torch.stack([preprocess(p, 224) for p, _, _ in s])
         tg = torch.stack([glyph_targets(boxes[p], 224) for p, _, _ in s])
-        with torch.no_grad():
-            logits = head(model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:])
+        logits = glyph_logits(model, head, px)
         pred = torch.sigmoid(logits) > 0.5
         tp = (pred & (tg > 0)).sum().item()
         one = tg.sum(-1) == 1
