@@ -389,6 +389,8 @@ def main():
     uses_patches = args.pointer_weight > 0 or args.token_weight > 0
     if args.vision_only and uses_patches:
         ap.error('--vision-only trains no decoder: --pointer-weight and --token-weight must stay 0')
+    if args.vision_width <= 0 or args.vision_width % 32:
+        ap.error(f'--vision-width {args.vision_width}: must be a positive multiple of 32 (heads of 32)')
 
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
     torch.set_num_threads(args.threads)
