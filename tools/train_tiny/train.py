@@ -380,6 +380,9 @@ def main():
     ap.add_argument('--pointer-heads', type=int, default=4, help='how many heads (from head 0) per supervised layer')
     ap.add_argument('--share-prefix', action='store_true',
                     help='run the system prompt, the same in every sample, once per batch (forward_shared_prefix)')
+    ap.add_argument('--freeze-vision', action='store_true',
+                    help='keep the vision tower (from --init-vision or --init) fixed: no backward pass through it, '
+                    'the projector, decoder and glyph head still train')
     ap.add_argument('--vision-only', action='store_true',
                     help='train only the vision tower and glyph head on the glyph loss (no decoder, no answers): '
                     'a cheap first stage whose checkpoint --init-vision takes')
@@ -389,6 +392,8 @@ def main():
     uses_patches = args.pointer_weight > 0 or args.token_weight > 0
     if args.vision_only and uses_patches:
         ap.error('--vision-only trains no decoder: --pointer-weight and --token-weight must stay 0')
+    if args.freeze_vision and (args.vision_only or not (args.init_vision or args.init)):
+        ap.error('--freeze-vision keeps a trained tower fixed: it needs --init-vision or --init, and not --vision-only')
     if args.vision_width <= 0 or args.vision_width % 32:
         ap.error(f'--vision-width {args.vision_width}: must be a positive multiple of 32 (heads of 32)')
 
@@ -434,6 +439,8 @@ def main():
         model.model.vision_tower.load_state_dict(src.model.vision_tower.state_dict())
         model.model.multi_modal_projector.load_state_dict(src.model.multi_modal_projector.state_dict())
         del src
+    if args.freeze_vision:  # AdamW and the clipping skip parameters without a gradient
+        model.model.vision_tower.requires_grad_(False)
     if args.pointer_weight > 0:
         model.set_attn_implementation({'text_config': 'eager'})  # the supervision needs the weights
     enc = Encoder(tok, image_id, n_image)
