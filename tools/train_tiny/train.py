@@ -421,11 +421,13 @@ def main():
     vocab = (tok.get_vocab_size() + 63) // 64 * 64
     n_image = (args.image_size // 14) ** 2
 
-    w = args.vision_width
-    vision = CLIPVisionConfig(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=4, num_attention_heads=w // 32,
-                              image_size=args.image_size, patch_size=14, projection_dim=w)
     if args.init_vision:  # the tower whose weights stage 2 starts from, whatever its width
         vision = LlavaConfig.from_pretrained(args.init_vision).vision_config
+    else:
+        w = args.vision_width
+        vision = CLIPVisionConfig(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=4,
+                                  num_attention_heads=w // 32, image_size=args.image_size, patch_size=14,
+                                  projection_dim=w)
     text = LlamaConfig(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
                        num_key_value_heads=2, vocab_size=vocab, max_position_embeddings=2048, rms_norm_eps=1e-5,
                        bos_token_id=1, eos_token_id=2, pad_token_id=tok.token_to_id('<pad>'))
