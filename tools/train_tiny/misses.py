@@ -91,6 +91,7 @@ def answer_glyph_reading(ckpt, root, answers_by_kind):
     model = LlavaForConditionalGeneration.from_pretrained(ckpt, torch_dtype=torch.float32).eval()
     head = load_glyph_head(model, ckpt)
     boxes = load_boxes(root, "textvqa")
+    size = model.config.vision_config.image_size
     counts = {}
     for kind, questions in answers_by_kind.items():
         n = seen = first = 0
@@ -98,8 +99,8 @@ def answer_glyph_reading(ckpt, root, answers_by_kind):
             path = os.path.join(root, name)
             answer = collections.Counter(answers).most_common(1)[0][0].lower().split()
             # the glyph targets of the answer's words only
-            hit = glyph_targets([(w, c) for w, c in boxes[path] if w.lower() in answer], 224) > 0
-            logits = glyph_logits(model, head, preprocess(path, 224)[None])[0]
+            hit = glyph_targets([(w, c) for w, c in boxes[path] if w.lower() in answer], size) > 0
+            logits = glyph_logits(model, head, preprocess(path, size)[None])[0]
             n += int(hit.sum())
             seen += int((hit & (logits > 0)).sum())  # sigmoid > 0.5
             first += int((hit & torch.nn.functional.one_hot(logits.argmax(-1), len(GLYPHS)).bool()).sum())

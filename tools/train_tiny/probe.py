@@ -22,11 +22,12 @@ from train import (GLYPHS, Encoder, answer_patches, collate, glyph_targets, load
 
 
 def image_dependence(model, enc, pad_id, heldout, n=12):
+    size = model.config.vision_config.image_size
     for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
         batch = []
         for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[:n]:
             ids, lab = enc.example(prompt, answer, 96 if kind == "synthdog" else 24)[:2]
-            batch.append((ids, lab, preprocess(path, 224), torch.zeros(1), None))
+            batch.append((ids, lab, preprocess(path, size), torch.zeros(1), None))
         ids, lab, att, px, _ = collate(batch, pad_id)
         with torch.no_grad():
             loss = [model(input_ids=ids, attention_mask=att, pixel_values=p, labels=lab).loss.item()
@@ -41,13 +42,14 @@ def pointer_probe(model, enc, pad_id, heldout, n=12):
     answer's first token included), for the first 4 heads and for all 8. Uniform attention over
     the image would give about 1-2/256."""
     model.set_attn_implementation({'text_config': 'eager'})
+    size = model.config.vision_config.image_size
     for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
         root = os.path.join(heldout, kind)
         boxes = load_boxes(root, kind)
         batch = []
         for path, prompt, answer in load_samples(root, kind)[:n]:
             ids, lab, spans, img0 = enc.example(prompt, answer, 96 if kind == "synthdog" else 24)
-            batch.append((ids, lab, preprocess(path, 224), torch.zeros(1), (answer_patches(answer, boxes[path], spans, 224), img0)))
+            batch.append((ids, lab, preprocess(path, size), torch.zeros(1), (answer_patches(answer, boxes[path], spans, size), img0)))
         ids, lab, att, px, _ = collate(batch, pad_id)
         bs, qs, ks, qid, m = pointer_targets(batch)
         with torch.no_grad():
@@ -82,12 +84,13 @@ def glyph_probe(model, ckpt, heldout, n=32):
         print('no glyph_head.pt: glyph probe skipped')
         return
     head = load_glyph_head(model, ckpt)
+    size = model.config.vision_config.image_size
     for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
         root = os.path.join(heldout, kind)
         boxes = load_boxes(root, kind)
         s = load_samples(root, kind)[:n]
-        px = torch.stack([preprocess(p, 224) for p, _, _ in s])
-        tg = torch.stack([glyph_targets(boxes[p], 224) for p, _, _ in s])
+        px = torch.stack([preprocess(p, size) for p, _, _ in s])
+        tg = torch.stack([glyph_targets(boxes[p], size) for p, _, _ in s])
         logits = glyph_logits(model, head, px)
         pred = torch.sigmoid(logits) > 0.5
         tp = (pred & (tg > 0)).sum().item()
