@@ -31,6 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'golden'))
 from make_tokenizers import build_llama_tokenizer, llama_tokenizer_config, save_tokenizer_dir  # noqa: E402
 
+sys.path.insert(0, HERE)
+import row_attention  # noqa: E402
+
 VICUNA = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
           "detailed, and polite answers to the user's questions. USER: <image>\n{q} ASSISTANT:")
 SHORT = "\nAnswer the question using a single word or phrase."
@@ -309,6 +312,32 @@ def forward_shared_prefix(model, ids, att, px, lab, n_prefix, output_attentions)
                  cache=cache, use_cache=False, output_attentions=output_attentions)
 
 
+def supervised_rows(supervised, n_prefix):
+    """The span of query rows the pointer loss reads, counted from the first query of the forward
+    pass (n_prefix on with a shared prefix): (first, end), or None when no token is supervised."""
+    qs = [t[1] for _, t in supervised if t[4]]
+    if not qs:
+        return None
+    qs = torch.cat(qs)
+    return int(qs.min()) - n_prefix, int(qs.max()) + 1 - n_prefix
+
+
+def pointer_forward(model, ids, att, px, lab, n_prefix, supervised, heads, rows_only):
+    """forward_shared_prefix with the attention weights the pointer loss needs: all of them (eager
+    attention), or (rows_only, row_attention.py) those of the supervised heads and rows alone.
+    Returns the output and the query offset to pass to pointer_loss."""
+    span = supervised_rows(supervised, n_prefix) if rows_only else None
+    if span is None:
+        return forward_shared_prefix(model, ids, att, px, lab, n_prefix, bool(supervised)), n_prefix
+    row_attention.SPAN.update(rows=(span[0], span[1], heads), layers=tuple(l for l, _ in supervised),
+                              queries=ids.shape[1] - n_prefix)
+    try:
+        out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, True)
+    finally:
+        row_attention.SPAN['rows'] = None
+    return out, n_prefix + span[0]
+
+
 def pointer_loss(attentions, supervised, heads, q_offset=0):
     """Mean over the supervised (layer, targets) pairs of: the mean over that target set's
     (sample, token) pairs and the layer's first `heads` heads of -log(attention mass the head
@@ -361,7 +390,8 @@ def main():
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=1.5e-3)
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--image-size', type=int, default=224)
+    ap.add_argument('--image-size', type=int, default=224,
+                    help='input size of a new vision tower; with --init or --init-vision that tower sets it')
     ap.add_argument('--vision-width', type=int, default=192,
                     help='hidden size of a new vision tower (heads of 32, MLP 4x); --init-vision '
                          'and --init take the tower of their checkpoint instead')
@@ -383,6 +413,9 @@ def main():
     ap.add_argument('--freeze-vision', action='store_true',
                     help='keep the vision tower (from --init-vision or --init) fixed: no backward pass through it, '
                     'the projector, decoder and glyph head still train')
+    ap.add_argument('--row-attention', action='store_true',
+                    help='with --pointer-weight: SDPA attention plus the supervised rows and heads of the '
+                    'attention weights only (row_attention.py; same losses, faster) instead of eager attention')
     ap.add_argument('--vision-only', action='store_true',
                     help='train only the vision tower and glyph head on the glyph loss (no decoder, no answers): '
                     'a cheap first stage whose checkpoint --init-vision takes')
@@ -419,6 +452,13 @@ def main():
     save_tokenizer_dir(tok, args.out, llama_tokenizer_config(tok))
     image_id = tok.token_to_id('<image>')
     vocab = (tok.get_vocab_size() + 63) // 64 * 64
+    from_tower = args.init or args.init_vision  # a trained tower fixes the input size
+    if from_tower:
+        tower_size = LlavaConfig.from_pretrained(from_tower).vision_config.image_size
+        if args.image_size != tower_size:
+            print(f'--image-size {args.image_size}: {from_tower} has a {tower_size} px tower; using {tower_size}',
+                  flush=True)
+            args.image_size = tower_size
     n_image = (args.image_size // 14) ** 2
 
     if args.init_vision:  # the tower whose weights stage 2 starts from, whatever its width
@@ -443,8 +483,11 @@ def main():
         del src
     if args.freeze_vision:  # AdamW and the clipping skip parameters without a gradient
         model.model.vision_tower.requires_grad_(False)
-    if args.pointer_weight > 0:
-        model.set_attn_implementation({'text_config': 'eager'})  # the supervision needs the weights
+    if args.pointer_weight > 0 and args.row_attention:  # the supervision needs (some of) the weights
+        row_attention.register()
+        model.set_attn_implementation({'text_config': row_attention.NAME})
+    elif args.pointer_weight > 0:
+        model.set_attn_implementation({'text_config': 'eager'})
     enc = Encoder(tok, image_id, n_image)
     # the tokens before the image (BOS and the system prompt, the same in every sample) that
     # forward_shared_prefix runs once per batch; 0: the plain forward pass
@@ -512,12 +555,13 @@ def main():
                 model.model.vision_tower(pixel_values=px)
                 out, loss = None, torch.zeros(())
             else:
-                out = forward_shared_prefix(model, ids, att, px, lab, n_prefix, bool(supervised))
+                out, q_offset = pointer_forward(model, ids, att, px, lab, n_prefix, supervised,
+                                                args.pointer_heads, args.row_attention)
                 loss = out.loss
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
         tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
                     if args.token_weight > 0 else torch.zeros(()))
-        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads, n_prefix) if supervised else torch.zeros(())
+        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads, q_offset) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / glyph_loss_norm(glyphs, args.glyph_norm)
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
