@@ -425,6 +425,8 @@ def main():
     uses_patches = args.pointer_weight > 0 or args.token_weight > 0
     if args.vision_only and uses_patches:
         ap.error('--vision-only trains no decoder: --pointer-weight and --token-weight must stay 0')
+    if args.row_attention and args.pointer_weight <= 0:
+        ap.error('--row-attention computes the weights the pointer loss reads: it needs --pointer-weight > 0')
     if args.freeze_vision and (args.vision_only or not (args.init_vision or args.init)):
         ap.error('--freeze-vision keeps a trained tower fixed: it needs --init-vision or --init, and not --vision-only')
     if args.vision_width <= 0 or args.vision_width % 32:
