@@ -15,7 +15,6 @@ CHECKPOINT is a training checkpoint (OUT/checkpoint of train.py), HELDOUT_DIR th
 of make_data.sh. Exits 1 if the two disagree.
 """
 import os
-import statistics
 import sys
 import time
 
@@ -24,8 +23,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import row_attention  # noqa: E402
-from check_shared_prefix import make_batch  # noqa: E402
-from train import Encoder, collate, pointer_forward, pointer_loss, pointer_targets  # noqa: E402
+from check_shared_prefix import load_checkpoint_batch, median_seconds  # noqa: E402
+from train import collate, pointer_forward, pointer_loss, pointer_targets  # noqa: E402
 
 
 def step(model, batch, pad_id, n_prefix, rows_only):
@@ -69,30 +68,14 @@ def compare(model, batch, pad_id, n_prefix):
 def main():
     if len(sys.argv) not in (3, 4):
         raise SystemExit(__doc__)
-    from tokenizers import Tokenizer
-    from transformers import LlavaForConditionalGeneration
-    ckpt, heldout = sys.argv[1], sys.argv[2]
     kind = sys.argv[3] if len(sys.argv) == 4 else 'textvqa'
-    torch.set_num_threads(2)
+    model, batch, pad_id, n_prefix = load_checkpoint_batch(sys.argv[1], sys.argv[2], kind)
     row_attention.register()
-    model = LlavaForConditionalGeneration.from_pretrained(ckpt)
-    tok = Tokenizer.from_file(os.path.join(ckpt, 'tokenizer.json'))
-    image_id = tok.token_to_id('<image>')
-    enc = Encoder(tok, image_id, (model.config.vision_config.image_size // 14) ** 2)
-    n_prefix = enc.prompt_ids('?').index(image_id)
-    pad_id = tok.token_to_id('<pad>')
-    batch = make_batch(enc, heldout, kind, 16)
     ok = compare(model, batch, pad_id, n_prefix)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        times = {False: [], True: []}
-        for _ in range(4):
-            for rows_only in (False, True):
-                times[rows_only].append(step(model, batch, pad_id, n_prefix, rows_only)[3])
-    eager, rows = statistics.median(times[False][1:]), statistics.median(times[True][1:])
+    eager, rows = median_seconds(lambda rows_only: step(model, batch, pad_id, n_prefix, rows_only)[3])
     print(f'forward + backward, batch 16 ({kind}), shared prefix, bf16: eager {eager:.3f} s, '
           f'row attention {rows:.3f} s, {eager / rows:.2f}x')
     sys.exit(0 if ok else 1)
-
 
 if __name__ == '__main__':
     main()

@@ -55,34 +55,45 @@ def compare(model, batch, pad_id, n_prefix, label, tol):
         and rel <= tol
 
 
-def main():
-    if len(sys.argv) not in (3, 4):
-        raise SystemExit(__doc__)
+def load_checkpoint_batch(ckpt, heldout, kind):
+    """The checkpoint's model (fp32, 2 threads), a 16-question held-out batch of `kind`, the pad id
+    and the number of prompt tokens before the image: what the step functions of this script and
+    check_row_attention.py take."""
     from tokenizers import Tokenizer
     from transformers import LlavaForConditionalGeneration
-    ckpt, heldout = sys.argv[1], sys.argv[2]
-    kind = sys.argv[3] if len(sys.argv) == 4 else 'textvqa'
     torch.set_num_threads(2)
     model = LlavaForConditionalGeneration.from_pretrained(ckpt)
-    model.set_attn_implementation({'text_config': 'eager'})
     tok = Tokenizer.from_file(os.path.join(ckpt, 'tokenizer.json'))
     image_id = tok.token_to_id('<image>')
     enc = Encoder(tok, image_id, (model.config.vision_config.image_size // 14) ** 2)
     n_prefix = enc.prompt_ids('?').index(image_id)
-    pad_id = tok.token_to_id('<pad>')
-    batch = make_batch(enc, heldout, kind, 16)
+    return model, make_batch(enc, heldout, kind, 16), tok.token_to_id('<pad>'), n_prefix
+
+
+def median_seconds(step_seconds):
+    """Median seconds of step_seconds(False) and of step_seconds(True) under bf16 autocast, as in
+    training: 4 alternating rounds, the first a warm-up."""
+    times = {False: [], True: []}
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        for _ in range(4):
+            for flag in (False, True):
+                times[flag].append(step_seconds(flag))
+    return statistics.median(times[False][1:]), statistics.median(times[True][1:])
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        raise SystemExit(__doc__)
+    kind = sys.argv[3] if len(sys.argv) == 4 else 'textvqa'
+    model, batch, pad_id, n_prefix = load_checkpoint_batch(sys.argv[1], sys.argv[2], kind)
+    model.set_attn_implementation({'text_config': 'eager'})
     ok = compare(model, batch, pad_id, n_prefix, 'fp32', 1e-4)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         ok = compare(model, batch, pad_id, n_prefix, 'bf16', 2e-2) and ok
-        times = {False: [], True: []}
-        for _ in range(4):
-            for share in (False, True):
-                times[share].append(step(model, batch, pad_id, n_prefix, share)[3])
-    plain, shared = statistics.median(times[False][1:]), statistics.median(times[True][1:])
+    plain, shared = median_seconds(lambda share: step(model, batch, pad_id, n_prefix, share)[3])
     print(f'{n_prefix} shared prefix tokens of {len(batch[0][0])}; forward + backward, batch 16, bf16: '
           f'plain {plain:.3f} s, shared prefix {shared:.3f} s, {plain / shared:.2f}x')
     sys.exit(0 if ok else 1)
-
 
 if __name__ == '__main__':
     main()

@@ -454,22 +454,21 @@ def main():
     save_tokenizer_dir(tok, args.out, llama_tokenizer_config(tok))
     image_id = tok.token_to_id('<image>')
     vocab = (tok.get_vocab_size() + 63) // 64 * 64
-    from_tower = args.init or args.init_vision  # a trained tower fixes the input size
+    # a trained tower (the one --init keeps, else the one --init-vision brings, whatever its
+    # width) fixes the vision config and so the input size
+    from_tower = args.init or args.init_vision
     if from_tower:
-        tower_size = LlavaConfig.from_pretrained(from_tower).vision_config.image_size
-        if args.image_size != tower_size:
-            print(f'--image-size {args.image_size}: {from_tower} has a {tower_size} px tower; using {tower_size}',
-                  flush=True)
-            args.image_size = tower_size
-    n_image = (args.image_size // 14) ** 2
-
-    if args.init_vision:  # the tower whose weights stage 2 starts from, whatever its width
-        vision = LlavaConfig.from_pretrained(args.init_vision).vision_config
+        vision = LlavaConfig.from_pretrained(from_tower).vision_config
+        if args.image_size != vision.image_size:
+            print(f'--image-size {args.image_size}: {from_tower} has a {vision.image_size} px tower; '
+                  f'using {vision.image_size}', flush=True)
+            args.image_size = vision.image_size
     else:
         w = args.vision_width
         vision = CLIPVisionConfig(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=4,
                                   num_attention_heads=w // 32, image_size=args.image_size, patch_size=14,
                                   projection_dim=w)
+    n_image = (args.image_size // 14) ** 2
     text = LlamaConfig(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
                        num_key_value_heads=2, vocab_size=vocab, max_position_embeddings=2048, rms_norm_eps=1e-5,
                        bos_token_id=1, eos_token_id=2, pad_token_id=tok.token_to_id('<pad>'))
