@@ -77,5 +77,6 @@ def main():
           f'row attention {rows:.3f} s, {eager / rows:.2f}x')
     sys.exit(0 if ok else 1)
 
+
 if __name__ == '__main__':
     main()

@@ -95,5 +95,6 @@ def main():
           f'plain {plain:.3f} s, shared prefix {shared:.3f} s, {plain / shared:.2f}x')
     sys.exit(0 if ok else 1)
 
+
 if __name__ == '__main__':
     main()
