@@ -25,9 +25,9 @@
    (transformers and C agree on every answer, so this is one number): the band is that number
    +- one sample's worth of score (1/17, 1/17, 1/16), a guard against silent changes rather than
    a re-measurement of the model card's 500-sample accuracies. Measured with the shipped model
-   (models/tiny-llava/README.md): 0.353, 0.870 (ANLS), 0.500. The TextVQA-like mean is six
-   answers of 17 and the OCRBench-like mean eight of 16 (noisy draws: the model scores 0.532 and
-   394/1000 on 500 questions each), so a decoder that stops reading fails either band. The
+   (models/tiny-llava/README.md): 0.412, 0.917 (ANLS), 0.375. The TextVQA-like mean is seven
+   answers of 17 and the OCRBench-like mean six of 16 (noisy draws: the model scores 0.588 and
+   408/1000 on 500 questions each), so a decoder that stops reading fails either band. The
    DocVQA-like band's floor is above issue 5's target (ANLS >= 0.5); the other two benchmarks are
    still under theirs (0.6 and 500/1000).
    Retraining the model means regenerating the fixture and moving these bands. */
@@ -36,9 +36,9 @@ struct band {
     double lo, hi;
 };
 static const struct band bands[] = {
-    {"textvqa", 0.294, 0.412},
-    {"docvqa", 0.811, 0.929},
-    {"ocrbench", 0.437, 0.563},
+    {"textvqa", 0.352, 0.471},
+    {"docvqa", 0.858, 0.976},
+    {"ocrbench", 0.312, 0.438},
 };
 #define N_KINDS 3
 
