@@ -2,18 +2,24 @@
 """Checks train.py's --row-attention (row_attention.py) against eager attention and measures
 what it saves.
 
-On one batch of held-out questions with the shipped recipe's attention supervision (next token on
+On batches of held-out questions with the shipped recipe's attention supervision (next token on
 layers 2-3, previous token on layer 1) and its shared prefix, it runs the forward and backward
-pass with eager attention and with SDPA plus the supervised rows of the weights: the answer loss,
-the pointer loss and the gradients must agree (fp32: to rounding; bf16 autocast, as in training:
-row attention's gradient no farther from the fp32 one than eager attention's), and it prints the ratio of the two step times measured in this run. Usage, from
-the repository root:
+pass with eager attention and with SDPA plus the supervised rows of the weights. fp32: the answer
+loss, the pointer loss and the gradients must agree to rounding on every batch. bf16 autocast, as
+in training: the two round differently, so each is compared with fp32. Both losses must stay
+within 3% of fp32 on every batch (a sanity bound: bf16 moves a loss of 0.2 by up to 1.7% with
+eager attention itself), and row attention's gradient error must be no larger than eager
+attention's (x1.25) in geometric mean over the batches: which way bf16 rounding falls changes
+from batch to batch, so one batch is too few to judge. It also prints the ratio of
+the two step times, measured in this run on the first batch. Usage, from the repository root:
 
-    python3 tools/train_tiny/check_row_attention.py CHECKPOINT HELDOUT_DIR [KIND]
+    python3 tools/train_tiny/check_row_attention.py CHECKPOINT HELDOUT_DIR [KIND ...]
 
 CHECKPOINT is a training checkpoint (OUT/checkpoint of train.py), HELDOUT_DIR the held-out data
-of make_data.sh. Exits 1 if the two disagree.
+of make_data.sh; KIND (default: textvqa docvqa ocrbench) picks the held-out sets, two 16-question
+batches from each. Exits 1 if the two disagree.
 """
+import math
 import os
 import sys
 import time
@@ -23,7 +29,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import row_attention  # noqa: E402
-from check_shared_prefix import load_checkpoint_batch, median_seconds  # noqa: E402
+from check_shared_prefix import load_checkpoint, make_batch, median_seconds  # noqa: E402
 from train import collate, pointer_forward, pointer_loss, pointer_targets  # noqa: E402
 
 
@@ -47,33 +53,44 @@ def relative(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
-def compare(model, batch, pad_id, n_prefix):
-    """fp32: both ways agree to rounding. bf16 (autocast, as in training): SDPA rounds differently
-    from eager attention, so each is compared with the fp32 gradient and row attention must be no
-    farther from it than eager attention is (x1.25, for noise)."""
+def compare(model, batch, pad_id, n_prefix, label):
+    """fp32 agreement on this batch (True/False) and the bf16 gradient errors of eager attention
+    and of row attention, each against the fp32 gradient."""
     eager, rows = step(model, batch, pad_id, n_prefix, False), step(model, batch, pad_id, n_prefix, True)
     rel = relative(rows[2], eager[2])
-    print(f'fp32: loss {eager[0]:.6f} / {rows[0]:.6f}, pointer {eager[1]:.6f} / {rows[1]:.6f}, '
+    print(f'{label} fp32: loss {eager[0]:.6f} / {rows[0]:.6f}, pointer {eager[1]:.6f} / {rows[1]:.6f}, '
           f'gradient relative difference {rel:.2e}')
     ok = abs(eager[0] - rows[0]) <= 1e-4 * abs(eager[0]) and abs(eager[1] - rows[1]) <= 1e-4 * abs(eager[1]) \
         and rel <= 1e-4
     with torch.autocast('cpu', dtype=torch.bfloat16):
         e16, r16 = step(model, batch, pad_id, n_prefix, False), step(model, batch, pad_id, n_prefix, True)
-    print(f'bf16: loss {e16[0]:.6f} / {r16[0]:.6f}, pointer {e16[1]:.6f} / {r16[1]:.6f}, gradient relative '
-          f'difference from fp32: eager {relative(e16[2], eager[2]):.2e}, row attention {relative(r16[2], eager[2]):.2e}')
-    return ok and all(abs(x[0] - eager[0]) <= 1e-2 * abs(eager[0]) and abs(x[1] - eager[1]) <= 1e-2 * abs(eager[1])
-                      for x in (e16, r16)) and relative(r16[2], eager[2]) <= 1.25 * relative(e16[2], eager[2])
+    err_eager, err_rows = relative(e16[2], eager[2]), relative(r16[2], eager[2])
+    print(f'{label} bf16: loss {e16[0]:.6f} / {r16[0]:.6f}, pointer {e16[1]:.6f} / {r16[1]:.6f}, gradient '
+          f'relative difference from fp32: eager {err_eager:.2e}, row attention {err_rows:.2e}')
+    ok = ok and all(abs(x[0] - eager[0]) <= 3e-2 * abs(eager[0]) and abs(x[1] - eager[1]) <= 3e-2 * abs(eager[1])
+                    for x in (e16, r16))
+    return ok, err_eager, err_rows
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
+    if len(sys.argv) < 3:
         raise SystemExit(__doc__)
-    kind = sys.argv[3] if len(sys.argv) == 4 else 'textvqa'
-    model, batch, pad_id, n_prefix = load_checkpoint_batch(sys.argv[1], sys.argv[2], kind)
+    kinds = sys.argv[3:] or ['textvqa', 'docvqa', 'ocrbench']
+    model, enc, pad_id, n_prefix = load_checkpoint(sys.argv[1])
     row_attention.register()
-    ok = compare(model, batch, pad_id, n_prefix)
+    batches = [(f'{kind} {first}-{first + 15}', make_batch(enc, sys.argv[2], kind, 16, first))
+               for kind in kinds for first in (0, 16)]
+    ok, log_ratio = True, 0.0
+    for label, batch in batches:
+        same, err_eager, err_rows = compare(model, batch, pad_id, n_prefix, label)
+        ok, log_ratio = ok and same, log_ratio + math.log(err_rows / err_eager)
+    ratio = math.exp(log_ratio / len(batches))
+    print(f'bf16 gradient error, row attention / eager, geometric mean over {len(batches)} batches: '
+          f'{ratio:.2f} (must be <= 1.25)')
+    ok = ok and ratio <= 1.25
+    label, batch = batches[0]
     eager, rows = median_seconds(lambda rows_only: step(model, batch, pad_id, n_prefix, rows_only)[3])
-    print(f'forward + backward, batch 16 ({kind}), shared prefix, bf16: eager {eager:.3f} s, '
+    print(f'forward + backward, batch 16 ({label}), shared prefix, bf16: eager {eager:.3f} s, '
           f'row attention {rows:.3f} s, {eager / rows:.2f}x')
     sys.exit(0 if ok else 1)
 

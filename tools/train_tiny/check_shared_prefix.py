@@ -24,10 +24,11 @@ from train import (Encoder, batch_row, collate, forward_shared_prefix, load_boxe
                    pointer_loss, pointer_targets)
 
 
-def make_batch(enc, heldout, kind, n):
+def make_batch(enc, heldout, kind, n, first=0):
+    """Held-out questions first .. first + n - 1 of `kind`, as training rows."""
     boxes = load_boxes(os.path.join(heldout, kind), kind)
     return [batch_row(enc, path, prompt, answer, 24, boxes, 224)
-            for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[:n]]
+            for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[first:first + n]]
 
 
 def step(model, batch, pad_id, n_prefix, share):
@@ -55,10 +56,9 @@ def compare(model, batch, pad_id, n_prefix, label, tol):
         and rel <= tol
 
 
-def load_checkpoint_batch(ckpt, heldout, kind):
-    """The checkpoint's model (fp32, 2 threads), a 16-question held-out batch of `kind`, the pad id
-    and the number of prompt tokens before the image: what the step functions of this script and
-    check_row_attention.py take."""
+def load_checkpoint(ckpt):
+    """The checkpoint's model (fp32, 2 threads), its prompt encoder, the pad id and the number of
+    prompt tokens before the image."""
     from tokenizers import Tokenizer
     from transformers import LlavaForConditionalGeneration
     torch.set_num_threads(2)
@@ -67,7 +67,14 @@ def load_checkpoint_batch(ckpt, heldout, kind):
     image_id = tok.token_to_id('<image>')
     enc = Encoder(tok, image_id, (model.config.vision_config.image_size // 14) ** 2)
     n_prefix = enc.prompt_ids('?').index(image_id)
-    return model, make_batch(enc, heldout, kind, 16), tok.token_to_id('<pad>'), n_prefix
+    return model, enc, tok.token_to_id('<pad>'), n_prefix
+
+
+def load_checkpoint_batch(ckpt, heldout, kind):
+    """The checkpoint's model, a 16-question held-out batch of `kind`, the pad id and the number of
+    prompt tokens before the image: what the step function below takes."""
+    model, enc, pad_id, n_prefix = load_checkpoint(ckpt)
+    return model, make_batch(enc, heldout, kind, 16), pad_id, n_prefix
 
 
 def median_seconds(step_seconds):
