@@ -72,7 +72,7 @@ def load_checkpoint(ckpt):
 
 def load_checkpoint_batch(ckpt, heldout, kind):
     """The checkpoint's model, a 16-question held-out batch of `kind`, the pad id and the number of
-    prompt tokens before the image: what the step function below takes."""
+    prompt tokens before the image: what step() above takes."""
     model, enc, pad_id, n_prefix = load_checkpoint(ckpt)
     return model, make_batch(enc, heldout, kind, 16), pad_id, n_prefix
 
