@@ -78,8 +78,10 @@ def main():
     kinds = sys.argv[3:] or ['textvqa', 'docvqa', 'ocrbench']
     model, enc, pad_id, n_prefix = load_checkpoint(sys.argv[1])
     row_attention.register()
-    batches = [(f'{kind} {first}-{first + 15}', make_batch(enc, sys.argv[2], kind, 16, first))
-               for kind in kinds for first in (0, 16)]
+    batches = []
+    for kind in kinds:
+        rows = make_batch(enc, sys.argv[2], kind, 32)
+        batches += [(f'{kind} 0-15', rows[:16]), (f'{kind} 16-31', rows[16:])]
     ok, log_ratio = True, 0.0
     for label, batch in batches:
         same, err_eager, err_rows = compare(model, batch, pad_id, n_prefix, label)

@@ -24,11 +24,11 @@ from train import (Encoder, batch_row, collate, forward_shared_prefix, load_boxe
                    pointer_loss, pointer_targets)
 
 
-def make_batch(enc, heldout, kind, n, first=0):
-    """Held-out questions first .. first + n - 1 of `kind`, as training rows."""
+def make_batch(enc, heldout, kind, n):
+    """The first n held-out questions of `kind`, as training rows."""
     boxes = load_boxes(os.path.join(heldout, kind), kind)
     return [batch_row(enc, path, prompt, answer, 24, boxes, 224)
-            for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[first:first + n]]
+            for path, prompt, answer in load_samples(os.path.join(heldout, kind), kind)[:n]]
 
 
 def step(model, batch, pad_id, n_prefix, share):
@@ -58,7 +58,8 @@ def compare(model, batch, pad_id, n_prefix, label, tol):
 
 def load_checkpoint(ckpt):
     """The checkpoint's model (fp32, 2 threads), its prompt encoder, the pad id and the number of
-    prompt tokens before the image."""
+    prompt tokens before the image: with make_batch(), what step() here and in
+    check_row_attention.py takes."""
     from tokenizers import Tokenizer
     from transformers import LlavaForConditionalGeneration
     torch.set_num_threads(2)
@@ -68,13 +69,6 @@ def load_checkpoint(ckpt):
     enc = Encoder(tok, image_id, (model.config.vision_config.image_size // 14) ** 2)
     n_prefix = enc.prompt_ids('?').index(image_id)
     return model, enc, tok.token_to_id('<pad>'), n_prefix
-
-
-def load_checkpoint_batch(ckpt, heldout, kind):
-    """The checkpoint's model, a 16-question held-out batch of `kind`, the pad id and the number of
-    prompt tokens before the image: what step() above takes."""
-    model, enc, pad_id, n_prefix = load_checkpoint(ckpt)
-    return model, make_batch(enc, heldout, kind, 16), pad_id, n_prefix
 
 
 def median_seconds(step_seconds):
@@ -92,7 +86,8 @@ def main():
     if len(sys.argv) not in (3, 4):
         raise SystemExit(__doc__)
     kind = sys.argv[3] if len(sys.argv) == 4 else 'textvqa'
-    model, batch, pad_id, n_prefix = load_checkpoint_batch(sys.argv[1], sys.argv[2], kind)
+    model, enc, pad_id, n_prefix = load_checkpoint(sys.argv[1])
+    batch = make_batch(enc, sys.argv[2], kind, 16)
     model.set_attn_implementation({'text_config': 'eager'})
     ok = compare(model, batch, pad_id, n_prefix, 'fp32', 1e-4)
     with torch.autocast('cpu', dtype=torch.bfloat16):
