@@ -29,7 +29,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import row_attention  # noqa: E402
-from check_shared_prefix import load_checkpoint, make_batch, median_seconds  # noqa: E402
+from check_shared_prefix import load_checkpoint, make_batch, median_seconds, relative  # noqa: E402
 from train import collate, pointer_forward, pointer_loss, pointer_targets  # noqa: E402
 
 
@@ -47,10 +47,6 @@ def step(model, batch, pad_id, n_prefix, rows_only):
     layers = model.model.language_model.layers
     grad = torch.cat([layers[1].self_attn.q_proj.weight.grad.flatten(), layers[3].self_attn.k_proj.weight.grad.flatten()])
     return out.loss.item(), ptr.item(), grad, time.time() - t
-
-
-def relative(a, b):
-    return ((a - b).norm() / b.norm()).item()
 
 
 def compare(model, batch, pad_id, n_prefix, label):

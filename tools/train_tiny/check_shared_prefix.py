@@ -47,9 +47,14 @@ def step(model, batch, pad_id, n_prefix, share):
     return out.loss.item(), ptr.item(), grad, time.time() - t
 
 
+def relative(a, b):
+    """The relative difference of tensor a from tensor b (norm of a - b over norm of b)."""
+    return ((a - b).norm() / b.norm()).item()
+
+
 def compare(model, batch, pad_id, n_prefix, label, tol):
     plain, shared = step(model, batch, pad_id, n_prefix, False), step(model, batch, pad_id, n_prefix, True)
-    rel = ((plain[2] - shared[2]).norm() / plain[2].norm()).item()
+    rel = relative(shared[2], plain[2])
     print(f'{label}: loss {plain[0]:.6f} / {shared[0]:.6f}, pointer {plain[1]:.6f} / {shared[1]:.6f}, '
           f'gradient relative difference {rel:.2e}')
     return abs(plain[0] - shared[0]) <= tol * abs(plain[0]) and abs(plain[1] - shared[1]) <= tol * abs(plain[1]) \
