@@ -29,7 +29,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import row_attention  # noqa: E402
-from check_shared_prefix import load_checkpoint, make_batch, median_seconds, relative  # noqa: E402
+from check_shared_prefix import load_checkpoint, losses_agree, make_batch, median_seconds, relative  # noqa: E402
 from train import collate, pointer_forward, pointer_loss, pointer_targets  # noqa: E402
 
 
@@ -56,15 +56,13 @@ def compare(model, batch, pad_id, n_prefix, label):
     rel = relative(rows[2], eager[2])
     print(f'{label} fp32: loss {eager[0]:.6f} / {rows[0]:.6f}, pointer {eager[1]:.6f} / {rows[1]:.6f}, '
           f'gradient relative difference {rel:.2e}')
-    ok = abs(eager[0] - rows[0]) <= 1e-4 * abs(eager[0]) and abs(eager[1] - rows[1]) <= 1e-4 * abs(eager[1]) \
-        and rel <= 1e-4
+    ok = losses_agree(eager, rows, 1e-4) and rel <= 1e-4
     with torch.autocast('cpu', dtype=torch.bfloat16):
         e16, r16 = step(model, batch, pad_id, n_prefix, False), step(model, batch, pad_id, n_prefix, True)
     err_eager, err_rows = relative(e16[2], eager[2]), relative(r16[2], eager[2])
     print(f'{label} bf16: loss {e16[0]:.6f} / {r16[0]:.6f}, pointer {e16[1]:.6f} / {r16[1]:.6f}, gradient '
           f'relative difference from fp32: eager {err_eager:.2e}, row attention {err_rows:.2e}')
-    ok = ok and all(abs(x[0] - eager[0]) <= 3e-2 * abs(eager[0]) and abs(x[1] - eager[1]) <= 3e-2 * abs(eager[1])
-                    for x in (e16, r16))
+    ok = ok and losses_agree(eager, e16, 3e-2) and losses_agree(eager, r16, 3e-2)
     return ok, err_eager, err_rows
 
 

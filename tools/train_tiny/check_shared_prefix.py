@@ -52,13 +52,17 @@ def relative(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
+def losses_agree(ref, other, tol):
+    """Whether step() result other's loss and pointer loss are within relative tol of ref's."""
+    return all(abs(other[i] - ref[i]) <= tol * abs(ref[i]) for i in (0, 1))
+
+
 def compare(model, batch, pad_id, n_prefix, label, tol):
     plain, shared = step(model, batch, pad_id, n_prefix, False), step(model, batch, pad_id, n_prefix, True)
     rel = relative(shared[2], plain[2])
     print(f'{label}: loss {plain[0]:.6f} / {shared[0]:.6f}, pointer {plain[1]:.6f} / {shared[1]:.6f}, '
           f'gradient relative difference {rel:.2e}')
-    return abs(plain[0] - shared[0]) <= tol * abs(plain[0]) and abs(plain[1] - shared[1]) <= tol * abs(plain[1]) \
-        and rel <= tol
+    return losses_agree(plain, shared, tol) and rel <= tol
 
 
 def load_checkpoint(ckpt):
