@@ -8,16 +8,23 @@
    token it is about to write (what train.py --pointer-weight supervises).
 3. glyph probe: per kind, precision/recall of the glyph head (saved as glyph_head.pt next to
    checkpoints) on held-out patches, and its top-1 accuracy on patches holding a single glyph.
+4. glyph misses: per kind, which characters the glyph head misses. Its recall per character,
+   and within one patch of the character (a bound on what a more exact character position in
+   the glyph targets could buy); then the recall split by the word's ink contrast, its
+   character width (quartiles of the kind's characters) and whether the ink is lighter than its
+   ground.
 
     python3 tools/train_tiny/probe.py CHECKPOINT_DIR HELDOUT_DIR    (HELDOUT_DIR: make_data.sh's heldout/)
 """
 import os
 import sys
 
+import numpy as np
 import torch
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import (GLYPHS, Encoder, answer_patches, collate, glyph_targets, load_boxes, load_samples,  # noqa: E402
+from train import (GLYPHS, Encoder, answer_patches, char_cells, collate, glyph_targets, load_boxes, load_samples,  # noqa: E402
                    pointer_targets, preprocess)
 
 
@@ -100,6 +107,69 @@ def glyph_probe(model, ckpt, heldout, n=32):
               f'({int(tg.sum())} glyphs), top-1 on single-glyph patches {top1:.3f}')
 
 
+def word_looks(path, boxes):
+    """Per word box of an image: (contrast, character width, light ink). Contrast: the spread
+    between the 5th and 95th percentile of the box's grey levels, which the ink and its ground
+    set; light ink: the box's mean above its median, as when a few bright pixels (thin strokes)
+    sit on a darker ground."""
+    grey = np.asarray(Image.open(path).convert('L'), dtype=np.float32)
+    out = []
+    for word, ((x0, y0), (x1, y1)) in boxes:
+        crop = grey[int(y0):int(y1) + 1, int(x0):int(x1) + 1]
+        if crop.size == 0:
+            out.append((0.0, 0.0, False))
+            continue
+        out.append((float(np.percentile(crop, 95) - np.percentile(crop, 5)), (x1 - x0) / max(1, len(word)),
+                    bool(crop.mean() > np.median(crop))))
+    return out
+
+
+def recall_by(rows, key, label, fmt):
+    """Recall of `rows` (..., hit) in quartiles of `key`, as one printed line."""
+    rows = sorted(rows, key=key)
+    q = len(rows) // 4
+    parts = [rows[j * q:(j + 1) * q if j < 3 else len(rows)] for j in range(4)]
+    return f'{label} ' + ', '.join(f'{key(p[0]):{fmt}}-{key(p[-1]):{fmt}}: {sum(r[-1] for r in p) / len(p):.3f}'
+                                    for p in parts if p)
+
+
+def glyph_misses(model, ckpt, heldout, n=96):
+    """Per kind: which characters the glyph head misses (see the module docstring). Each
+    character of each word is one row, at the patch char_cells() gives it."""
+    if not os.path.exists(os.path.join(ckpt, 'glyph_head.pt')):
+        return
+    head = load_glyph_head(model, ckpt)
+    size = model.config.vision_config.image_size
+    g = size // 14
+    for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
+        root = os.path.join(heldout, kind)
+        boxes = load_boxes(root, kind)
+        paths = [p for p, _, _ in load_samples(root, kind)[:n]]
+        px = torch.stack([preprocess(p, size) for p in paths])
+        pred = torch.sigmoid(glyph_logits(model, head, px)) > 0.5
+        rows = []  # (contrast, width, light ink, near, hit)
+        for i, p in enumerate(paths):
+            for (word, box), (contrast, width, light) in zip(boxes[p], word_looks(p, boxes[p])):
+                for ch, cell in char_cells(word, box, size):
+                    c = ord(ch) - 33
+                    if not 0 <= c < len(GLYPHS) or cell is None:
+                        continue
+                    cy, cx = divmod(cell, g)
+                    near = any(pred[i, y * g + x, c] for y in range(max(0, cy - 1), min(g, cy + 2))
+                               for x in range(max(0, cx - 1), min(g, cx + 2)))
+                    rows.append((contrast, width, light, near, bool(pred[i, cell, c])))
+        if not rows:
+            continue
+        light = [r for r in rows if r[2]]
+        dark = [r for r in rows if not r[2]]
+        print(f'{kind:9s} glyph misses: {len(rows)} characters, recall {sum(r[4] for r in rows) / len(rows):.3f}, '
+              f'within one patch {sum(r[3] for r in rows) / len(rows):.3f}; light ink '
+              f'{sum(r[4] for r in light) / max(1, len(light)):.3f} ({len(light)}), dark ink '
+              f'{sum(r[4] for r in dark) / max(1, len(dark)):.3f} ({len(dark)})')
+        print('          ' + recall_by(rows, lambda r: r[0], 'by contrast', '.0f'))
+        print('          ' + recall_by(rows, lambda r: r[1], 'by character width (px)', '.1f'))
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -113,6 +183,7 @@ def main():
     image_dependence(model, enc, tok.token_to_id('<pad>'), heldout)
     pointer_probe(model, enc, tok.token_to_id('<pad>'), heldout)
     glyph_probe(model, ckpt, heldout)
+    glyph_misses(model, ckpt, heldout)
 
 
 if __name__ == '__main__':

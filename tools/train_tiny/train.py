@@ -108,22 +108,31 @@ def preprocess(path, size):
 GLYPHS = [chr(c) for c in range(33, 127)]  # printable ASCII but space: the generator's alphabet
 
 
+def char_cells(word, box, size, patch=14):
+    """Per character of a word drawn in `box` ((x0, y0), (x1, y1)): (character, the patch index
+    holding its centre, or None outside the size x size image). The generator boxes words, not
+    characters, so the centres are spread evenly over the box: exact for the monospace faces,
+    close for the others."""
+    (x0, y0), (x1, y1) = box
+    g, py = size // patch, int((y0 + y1) / 2 // patch)
+    out = []
+    for i, ch in enumerate(word):
+        px = int((x0 + (i + 0.5) * (x1 - x0) / len(word)) // patch)
+        out.append((ch, py * g + px if 0 <= px < g and 0 <= py < g else None))
+    return out
+
+
 def glyph_targets(boxes, size, patch=14):
-    """Per patch, the multi-hot set of glyphs whose centre falls in it. Character centres are
-    spread evenly over the word's box (exact for the monospace faces, close for the others).
-    This dense signal teaches the vision tower to see glyphs long before the answer loss alone
-    would; the head that reads it is dropped when the model is saved. The boxes are in the
-    image's own pixels, so the images must already be size x size (the recipe draws them so)."""
-    g = size // patch
-    t = torch.zeros(g * g, len(GLYPHS))
-    for word, ((x0, y0), (x1, y1)) in boxes:
-        cy = (y0 + y1) / 2
-        for i, ch in enumerate(word):
+    """Per patch, the multi-hot set of glyphs whose centre falls in it (as char_cells() places
+    the centres). This dense signal teaches the vision tower to see glyphs long before the answer
+    loss alone would; the head that reads it is dropped when the model is saved. The boxes are in
+    the image's own pixels, so the images must already be size x size (the recipe draws them so)."""
+    t = torch.zeros((size // patch) ** 2, len(GLYPHS))
+    for word, box in boxes:
+        for ch, cell in char_cells(word, box, size, patch):
             c = ord(ch) - 33
-            cx = x0 + (i + 0.5) * (x1 - x0) / len(word)
-            px, py = int(cx // patch), int(cy // patch)
-            if 0 <= c < len(GLYPHS) and 0 <= px < g and 0 <= py < g:
-                t[py * g + px, c] = 1
+            if 0 <= c < len(GLYPHS) and cell is not None:
+                t[cell, c] = 1
     return t
 
 
@@ -150,21 +159,17 @@ def batch_row(enc, path, prompt, answer, max_answer, boxes, size, with_patches=T
 def answer_patches(answer, boxes, spans, size, patch=14):
     """Per answer token, the patches holding its characters in the image (empty if the answer
     is not found among the generator's word boxes). The words of the image are joined with
-    spaces in the boxes' order and the answer looked up there, ignoring case; character centres
-    are spread evenly over each word's box, as in glyph_targets(). These are the targets of the
-    attention supervision: the decoder is told where the token it is about to write is drawn."""
-    g = size // patch
+    spaces in the boxes' order and the answer looked up there, ignoring case, and each character
+    is at the patch char_cells() gives it. These are the targets of the attention supervision:
+    the decoder is told where the token it is about to write is drawn."""
     page, where = [], []
-    for word, ((x0, y0), (x1, y1)) in boxes:
+    for word, box in boxes:
         if page:
             page.append(' ')
             where.append(None)
-        cy = (y0 + y1) / 2
-        for i, ch in enumerate(word):
-            cx = x0 + (i + 0.5) * (x1 - x0) / len(word)
-            px, py = int(cx // patch), int(cy // patch)
+        for ch, cell in char_cells(word, box, size, patch):
             page.append(ch)
-            where.append(py * g + px if 0 <= px < g and 0 <= py < g else None)
+            where.append(cell)
     at = ''.join(page).lower().find(answer.lower())
     if at < 0 or not answer:
         return [[] for _ in spans]
