@@ -24,8 +24,8 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import (GLYPHS, Encoder, answer_patches, char_cells, collate, glyph_targets, load_boxes, load_samples,  # noqa: E402
-                   pointer_targets, preprocess)
+from train import (GLYPHS, Encoder, answer_patches, char_cells, collate, glyph_targets, load_boxes,  # noqa: E402
+                   load_samples, pointer_targets, preprocess)
 
 
 def image_dependence(model, enc, pad_id, heldout, n=12):
@@ -83,14 +83,10 @@ def glyph_logits(model, head, px):
         return head(model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:])
 
 
-def glyph_probe(model, ckpt, heldout, n=32):
-    """Per kind: precision/recall of the glyph head (saved as glyph_head.pt next to checkpoints)
-    and its top-1 accuracy on patches holding a single glyph centre. Large fonts (signs,
-    OCRBench-like words) spread a glyph over several patches, which this shows."""
-    if not os.path.exists(os.path.join(ckpt, 'glyph_head.pt')):
-        print('no glyph_head.pt: glyph probe skipped')
-        return
-    head = load_glyph_head(model, ckpt)
+def glyph_probe(model, head, heldout, n=32):
+    """Per kind: precision/recall of the glyph head and its top-1 accuracy on patches holding a
+    single glyph centre. Large fonts (signs, OCRBench-like words) spread a glyph over several
+    patches, which this shows."""
     size = model.config.vision_config.image_size
     for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
         root = os.path.join(heldout, kind)
@@ -124,21 +120,22 @@ def word_looks(path, boxes):
     return out
 
 
+def share(rows, col=-1):
+    """The share of `rows` whose column `col` (by default the last: hit) is true."""
+    return sum(r[col] for r in rows) / max(1, len(rows))
+
+
 def recall_by(rows, key, label, fmt):
     """Recall of `rows` (..., hit) in quartiles of `key`, as one printed line."""
     rows = sorted(rows, key=key)
     q = len(rows) // 4
     parts = [rows[j * q:(j + 1) * q if j < 3 else len(rows)] for j in range(4)]
-    return f'{label} ' + ', '.join(f'{key(p[0]):{fmt}}-{key(p[-1]):{fmt}}: {sum(r[-1] for r in p) / len(p):.3f}'
-                                    for p in parts if p)
+    return f'{label} ' + ', '.join(f'{key(p[0]):{fmt}}-{key(p[-1]):{fmt}}: {share(p):.3f}' for p in parts if p)
 
 
-def glyph_misses(model, ckpt, heldout, n=96):
+def glyph_misses(model, head, heldout, n=96):
     """Per kind: which characters the glyph head misses (see the module docstring). Each
     character of each word is one row, at the patch char_cells() gives it."""
-    if not os.path.exists(os.path.join(ckpt, 'glyph_head.pt')):
-        return
-    head = load_glyph_head(model, ckpt)
     size = model.config.vision_config.image_size
     g = size // 14
     for kind in ['textvqa', 'docvqa', 'ocrbench', 'synthdog']:
@@ -162,10 +159,9 @@ def glyph_misses(model, ckpt, heldout, n=96):
             continue
         light = [r for r in rows if r[2]]
         dark = [r for r in rows if not r[2]]
-        print(f'{kind:9s} glyph misses: {len(rows)} characters, recall {sum(r[4] for r in rows) / len(rows):.3f}, '
-              f'within one patch {sum(r[3] for r in rows) / len(rows):.3f}; light ink '
-              f'{sum(r[4] for r in light) / max(1, len(light)):.3f} ({len(light)}), dark ink '
-              f'{sum(r[4] for r in dark) / max(1, len(dark)):.3f} ({len(dark)})')
+        print(f'{kind:9s} glyph misses: {len(rows)} characters, recall {share(rows):.3f}, within one patch '
+              f'{share(rows, 3):.3f}; light ink {share(light):.3f} ({len(light)}), '
+              f'dark ink {share(dark):.3f} ({len(dark)})')
         print('          ' + recall_by(rows, lambda r: r[0], 'by contrast', '.0f'))
         print('          ' + recall_by(rows, lambda r: r[1], 'by character width (px)', '.1f'))
 
@@ -182,8 +178,12 @@ def main():
     enc = Encoder(tok, tok.token_to_id('<image>'), (model.config.vision_config.image_size // 14) ** 2)
     image_dependence(model, enc, tok.token_to_id('<pad>'), heldout)
     pointer_probe(model, enc, tok.token_to_id('<pad>'), heldout)
-    glyph_probe(model, ckpt, heldout)
-    glyph_misses(model, ckpt, heldout)
+    if not os.path.exists(os.path.join(ckpt, 'glyph_head.pt')):
+        print('no glyph_head.pt: glyph probes skipped')
+        return
+    head = load_glyph_head(model, ckpt)  # saved next to training checkpoints, not in the release
+    glyph_probe(model, head, heldout)
+    glyph_misses(model, head, heldout)
 
 
 if __name__ == '__main__':
