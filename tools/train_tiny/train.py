@@ -33,6 +33,7 @@ from make_tokenizers import build_llama_tokenizer, llama_tokenizer_config, save_
 
 sys.path.insert(0, HERE)
 import row_attention  # noqa: E402
+from image_stream import forward_image_stream  # noqa: E402
 
 VICUNA = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
           "detailed, and polite answers to the user's questions. USER: <image>\n{q} ASSISTANT:")
@@ -421,6 +422,10 @@ def main():
     ap.add_argument('--row-attention', action='store_true',
                     help='with --pointer-weight: SDPA attention plus the supervised rows and heads of the '
                     'attention weights only (row_attention.py; same losses, faster) instead of eager attention')
+    ap.add_argument('--image-grad-layers', type=int, default=None,
+                    help='with --share-prefix: the decoder pass of image_stream.py, whose first N layers carry '
+                    'the gradient through the image positions (the number of decoder layers less one: the '
+                    'plain gradients, cheaper; fewer: a truncated gradient, cheaper still)')
     ap.add_argument('--vision-only', action='store_true',
                     help='train only the vision tower and glyph head on the glyph loss (no decoder, no answers): '
                     'a cheap first stage whose checkpoint --init-vision takes')
@@ -434,6 +439,8 @@ def main():
         ap.error('--row-attention computes the weights the pointer loss reads: it needs --pointer-weight > 0')
     if args.freeze_vision and (args.vision_only or not (args.init_vision or args.init)):
         ap.error('--freeze-vision keeps a trained tower fixed: it needs --init-vision or --init, and not --vision-only')
+    if args.image_grad_layers is not None and (args.vision_only or not args.share_prefix):
+        ap.error('--image-grad-layers trains the decoder on the shared-prefix layout: it needs --share-prefix')
     if args.vision_width <= 0 or args.vision_width % 32:
         ap.error(f'--vision-width {args.vision_width}: must be a positive multiple of 32 (heads of 32)')
 
@@ -559,15 +566,19 @@ def main():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             if args.vision_only:  # the tower alone; the hook captures its feature layer
                 model.model.vision_tower(pixel_values=px)
-                out, loss = None, torch.zeros(())
+                attentions, loss = None, torch.zeros(())
+            elif args.image_grad_layers is not None:
+                loss, attentions, q_offset = forward_image_stream(model, ids, px, lab, n_prefix, n_image,
+                                                                  {l for l, _ in supervised}, args.pointer_heads,
+                                                                  args.image_grad_layers)
             else:
                 out, q_offset = pointer_forward(model, ids, att, px, lab, n_prefix, supervised,
                                                 args.pointer_heads, args.row_attention)
-                loss = out.loss
+                loss, attentions = out.loss, out.attentions
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
         tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
                     if args.token_weight > 0 else torch.zeros(()))
-        ptr_loss = pointer_loss(out.attentions, supervised, args.pointer_heads, q_offset) if supervised else torch.zeros(())
+        ptr_loss = pointer_loss(attentions, supervised, args.pointer_heads, q_offset) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / glyph_loss_norm(glyphs, args.glyph_norm)
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
