@@ -30,12 +30,10 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import row_attention  # noqa: E402
-from check_shared_prefix import load_checkpoint, losses_agree, make_batch, relative  # noqa: E402
+from check_row_attention import load_for_check  # noqa: E402
+from check_shared_prefix import losses_agree, make_batch, relative  # noqa: E402
 from image_stream import forward_image_stream  # noqa: E402
 from train import collate, pointer_forward, pointer_loss, pointer_targets  # noqa: E402
-
-SUPERVISED_LAYERS = (2, 3, 1)  # next token on 2 and 3, previous token on 1, as in the recipe
-
 
 def grads(model):
     """The gradients compared: q_proj of layer 1, k_proj of layer 3, and the output head."""
@@ -57,7 +55,7 @@ def step(model, batch, pad_id, n_prefix, grad_layers='plain'):
         loss, attentions = out.loss, out.attentions
     else:
         loss, attentions, q_offset = forward_image_stream(model, ids, px, lab, n_prefix, model.config.image_seq_length,
-                                                          SUPERVISED_LAYERS, 4, grad_layers)
+                                                          {l for l, _ in supervised}, 4, grad_layers)
     ptr = pointer_loss(attentions, supervised, 4, q_offset)
     (loss + ptr).backward()
     return loss.item(), ptr.item(), grads(model), time.time() - t
@@ -96,13 +94,9 @@ def median_times(model, batch, pad_id, n_prefix, rounds=4):
 
 
 def main():
-    if len(sys.argv) < 3:
-        raise SystemExit(__doc__)
-    kinds = sys.argv[3:] or ['textvqa', 'docvqa', 'ocrbench']
-    model, enc, pad_id, n_prefix = load_checkpoint(sys.argv[1])
-    row_attention.register()
+    model, enc, pad_id, n_prefix, heldout, kinds = load_for_check(__doc__)
     model.set_attn_implementation({'text_config': row_attention.NAME})
-    batches = [(f'{kind} 0-15', make_batch(enc, sys.argv[2], kind, 16)) for kind in kinds]
+    batches = [(f'{kind} 0-15', make_batch(enc, heldout, kind, 16)) for kind in kinds]
     ok = all([compare(model, batch, pad_id, n_prefix, label) for label, batch in batches])
     model.model.vision_tower.requires_grad_(False)  # as with --freeze-vision in the recipe
     label, batch = batches[0]

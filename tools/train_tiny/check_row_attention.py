@@ -66,15 +66,21 @@ def compare(model, batch, pad_id, n_prefix, label):
     return ok, err_eager, err_rows
 
 
-def main():
+def load_for_check(usage):
+    """The command line CHECKPOINT HELDOUT_DIR [KIND ...] of this check and check_image_stream.py:
+    load_checkpoint()'s four values, the held-out folder and the kinds (default: the three
+    benchmarks), with row_attention.py registered. Exits with `usage` when arguments are missing."""
     if len(sys.argv) < 3:
-        raise SystemExit(__doc__)
-    kinds = sys.argv[3:] or ['textvqa', 'docvqa', 'ocrbench']
-    model, enc, pad_id, n_prefix = load_checkpoint(sys.argv[1])
+        raise SystemExit(usage)
     row_attention.register()
+    return (*load_checkpoint(sys.argv[1]), sys.argv[2], sys.argv[3:] or ['textvqa', 'docvqa', 'ocrbench'])
+
+
+def main():
+    model, enc, pad_id, n_prefix, heldout, kinds = load_for_check(__doc__)
     batches = []
     for kind in kinds:
-        rows = make_batch(enc, sys.argv[2], kind, 32)
+        rows = make_batch(enc, heldout, kind, 32)
         batches += [(f'{kind} 0-15', rows[:16]), (f'{kind} 16-31', rows[16:])]
     ok, log_ratio = True, 0.0
     for label, batch in batches:

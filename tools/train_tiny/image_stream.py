@@ -27,26 +27,24 @@ import torch
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb, repeat_kv
 
 
+def heads(linear, x, head_dim):
+    """linear(x) for x (batch, n, d), split into heads: (batch, heads, n, head_dim)."""
+    return linear(x).view(*x.shape[:2], -1, head_dim).transpose(1, 2)
+
+
 def project(attn, x, cos, sin):
     """Queries, keys and values of the normed hidden states x (batch, n, d), RoPE applied:
     (batch, heads, n, head_dim) and (batch, kv_heads, n, head_dim) twice."""
-    shape = (*x.shape[:2], -1, attn.head_dim)
-    q = attn.q_proj(x).view(shape).transpose(1, 2)
-    k = attn.k_proj(x).view(shape).transpose(1, 2)
-    v = attn.v_proj(x).view(shape).transpose(1, 2)
-    q, k = apply_rotary_pos_emb(q, k, cos, sin)
-    return q, k, v
+    q, k = apply_rotary_pos_emb(heads(attn.q_proj, x, attn.head_dim), heads(attn.k_proj, x, attn.head_dim), cos, sin)
+    return q, k, heads(attn.v_proj, x, attn.head_dim)
 
 
 def keys_values(layer, h, cos, sin):
     """The keys and values layer `layer` projects from the hidden states h at its input."""
-    attn = layer.self_attn
-    shape = (*h.shape[:2], -1, attn.head_dim)
-    x = layer.input_layernorm(h)
-    k = attn.k_proj(x).view(shape).transpose(1, 2)
-    v = attn.v_proj(x).view(shape).transpose(1, 2)
+    attn, x = layer.self_attn, layer.input_layernorm(h)
+    k = heads(attn.k_proj, x, attn.head_dim)
     k, _ = apply_rotary_pos_emb(k, k, cos, sin)
-    return k, v
+    return k, heads(attn.v_proj, x, attn.head_dim)
 
 
 def layer_forward(layer, h, past_k, past_v, cos, sin, weight_heads=0):
@@ -104,23 +102,31 @@ def forward_image_stream(model, ids, px, lab, n_prefix, n_image, weight_layers=(
     at = {'prefix': slice(0, n_prefix), 'image': slice(n_prefix, t0), 'text': slice(t0, None)}
     rope = {name: (cos[:, s], sin[:, s]) for name, s in at.items()}
 
-    # The prefix and image streams, layer by layer up to the last layer's input: their input to
-    # each layer is what the text reads (through that layer's keys and values) in the pass below.
-    inputs = [(prefix, image)]
+    # The prefix and image streams, layer by layer up to the last layer's input. What the text
+    # reads of them in each layer, in the pass below, is that layer's keys and values: those of
+    # the layers run with gradient are kept; the others are projected again, with gradient, from
+    # the stream's (gradient-free) input to the layer.
+    inputs, kept = [(prefix, image)], {}
     for li, layer in enumerate(lm.layers[:-1]):
         hp, hi = inputs[-1]
         with contextlib.nullcontext() if li < grad_layers else torch.no_grad():
-            hp, kp, vp, _ = layer_forward(layer, hp, _empty(layer, hp), _empty(layer, hp), *rope['prefix'])
-            hi, _, _, _ = layer_forward(layer, hi, kp.expand(batch, -1, -1, -1), vp.expand(batch, -1, -1, -1),
-                                        *rope['image'])
+            empty = _empty(layer, hp)
+            hp, kp, vp, _ = layer_forward(layer, hp, empty, empty, *rope['prefix'])
+            hi, ki, vi, _ = layer_forward(layer, hi, kp.expand(batch, -1, -1, -1), vp.expand(batch, -1, -1, -1),
+                                          *rope['image'])
+        if li < grad_layers:
+            kept[li] = kp, vp, ki, vi
         inputs.append((hp, hi))
 
     attentions = []
     ht = text
     for li, layer in enumerate(lm.layers):
-        hp, hi = inputs[li]
-        kp, vp = keys_values(layer, hp, *rope['prefix'])
-        ki, vi = keys_values(layer, hi, *rope['image'])
+        if li in kept:
+            kp, vp, ki, vi = kept[li]
+        else:
+            hp, hi = inputs[li]
+            kp, vp = keys_values(layer, hp, *rope['prefix'])
+            ki, vi = keys_values(layer, hi, *rope['image'])
         past_k = torch.cat([kp.expand(batch, -1, -1, -1), ki.to(kp.dtype)], 2)
         past_v = torch.cat([vp.expand(batch, -1, -1, -1), vi.to(vp.dtype)], 2)
         heads = weight_heads if li in weight_layers else 0
