@@ -7,7 +7,9 @@
 2. attention probe: how much attention each decoder layer puts on the patches of the answer
    token it is about to write (what train.py --pointer-weight supervises).
 3. glyph probe: per kind, precision/recall of the glyph head (saved as glyph_head.pt next to
-   checkpoints) on held-out patches, and its top-1 accuracy on patches holding a single glyph.
+   checkpoints) on held-out patches, and its top-1 accuracy on patches holding a single glyph;
+   for a head with columns (train.py --glyph-slots), how often it gets a patch of several glyphs
+   exactly right, as a set and column by column.
 4. glyph misses: per kind, which characters the glyph head misses. Its recall per character,
    and within one patch of the character (a bound on what a more exact character position in
    the glyph targets could buy); then the recall split by the word's ink contrast, its
@@ -71,16 +73,24 @@ def pointer_probe(model, enc, pad_id, heldout, n=12):
 
 def load_glyph_head(model, ckpt):
     """The glyph head train.py saves next to a checkpoint (glyph_head.pt; not in the release)."""
-    head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
-    head.load_state_dict(torch.load(os.path.join(ckpt, 'glyph_head.pt')))
+    state = torch.load(os.path.join(ckpt, 'glyph_head.pt'))
+    head = torch.nn.Linear(model.config.vision_config.hidden_size, state['weight'].shape[0])
+    head.load_state_dict(state)
     return head
 
 
-def glyph_logits(model, head, px):
-    """(images, patches, glyphs): the glyph head on the feature layer the projector reads (-2),
-    without the CLS token, as in training."""
+def glyph_slot_logits(model, head, px):
+    """(images, patches, slots * glyphs): the glyph head on the feature layer the projector reads
+    (-2), without the CLS token, as in training."""
     with torch.no_grad():
         return head(model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:])
+
+
+def glyph_logits(model, head, px):
+    """(images, patches, glyphs): whether the patch holds the glyph, in any of the head's columns
+    (train.py --glyph-slots), so that heads with and without columns are probed alike."""
+    x = glyph_slot_logits(model, head, px)
+    return x.reshape(*x.shape[:-1], -1, len(GLYPHS)).amax(-2)
 
 
 def glyph_probe(model, head, heldout, n=32):
@@ -101,6 +111,23 @@ def glyph_probe(model, head, heldout, n=32):
         top1 = ((tg.argmax(-1) == logits.argmax(-1)) & one).sum().item() / max(1, one.sum().item())
         print(f'{kind:9s} glyph head: precision {tp / max(1, pred.sum().item()):.3f}, recall {tp / max(1, tg.sum().item()):.3f} '
               f'({int(tg.sum())} glyphs), top-1 on single-glyph patches {top1:.3f}')
+        if head.out_features > len(GLYPHS):
+            print(f'{kind:9s} ' + column_probe(glyph_slot_logits(model, head, px), boxes, [p for p, _, _ in s], size))
+
+
+def column_probe(logits, boxes, paths, size):
+    """For a head with columns (train.py --glyph-slots): on patches holding two or more glyph
+    centres, the share whose predicted set is exactly right, and the share whose columns are all
+    exactly right too (the characters' order and repeats, which a set does not say)."""
+    cols = logits.shape[-1] // len(GLYPHS)
+    tg = torch.stack([glyph_targets(boxes[p], size, slots=cols) for p in paths]) > 0
+    pred = logits > 0
+    many = tg.sum(-1) >= 2
+    by_col = (pred == tg).all(-1)
+    as_set = (pred.reshape(*pred.shape[:-1], cols, -1).any(-2) == tg.reshape(*tg.shape[:-1], cols, -1).any(-2)).all(-1)
+    n = max(1, int(many.sum()))
+    return (f'{int(many.sum())} patches with 2+ glyphs: set exact {int((as_set & many).sum()) / n:.3f}, '
+            f'columns exact {int((by_col & many).sum()) / n:.3f}')
 
 
 def word_looks(path, boxes):

@@ -109,31 +109,41 @@ def preprocess(path, size):
 GLYPHS = [chr(c) for c in range(33, 127)]  # printable ASCII but space: the generator's alphabet
 
 
-def char_cells(word, box, size, patch=14):
-    """Per character of a word drawn in `box` ((x0, y0), (x1, y1)): (character, the patch index
-    holding its centre, or None outside the size x size image). The generator boxes words, not
-    characters, so the centres are spread evenly over the box: exact for the monospace faces,
-    close for the others."""
+def char_centres(word, box):
+    """Per character of a word drawn in `box` ((x0, y0), (x1, y1)): (character, x, y of its
+    centre). The generator boxes words, not characters, so the centres are spread evenly over the
+    box: exact for the monospace faces, close for the others."""
     (x0, y0), (x1, y1) = box
-    g, py = size // patch, int((y0 + y1) / 2 // patch)
-    out = []
-    for i, ch in enumerate(word):
-        px = int((x0 + (i + 0.5) * (x1 - x0) / len(word)) // patch)
+    return [(ch, x0 + (i + 0.5) * (x1 - x0) / len(word), (y0 + y1) / 2) for i, ch in enumerate(word)]
+
+
+def char_cells(word, box, size, patch=14):
+    """Per character of a word: (character, the patch index holding its centre, or None outside
+    the size x size image)."""
+    g, out = size // patch, []
+    for ch, x, y in char_centres(word, box):
+        px, py = int(x // patch), int(y // patch)
         out.append((ch, py * g + px if 0 <= px < g and 0 <= py < g else None))
     return out
 
 
-def glyph_targets(boxes, size, patch=14):
-    """Per patch, the multi-hot set of glyphs whose centre falls in it (as char_cells() places
+def glyph_targets(boxes, size, patch=14, slots=1):
+    """Per patch, the multi-hot set of glyphs whose centre falls in it (as char_centres() places
     the centres). This dense signal teaches the vision tower to see glyphs long before the answer
     loss alone would; the head that reads it is dropped when the model is saved. The boxes are in
-    the image's own pixels, so the images must already be size x size (the recipe draws them so)."""
-    t = torch.zeros((size // patch) ** 2, len(GLYPHS))
+    the image's own pixels, so the images must already be size x size (the recipe draws them so).
+    With slots > 1 the patch is cut into that many columns and each column has its own set
+    (column s of glyph c at s * len(GLYPHS) + c). Why: a 14-px patch holds two or three characters
+    of the 5-7 px wide text, and a set says neither their order nor whether one repeats ("66"), so
+    a tower trained on sets need not keep either, yet most misses are a character or two off."""
+    g, n = size // patch, len(GLYPHS)
+    t = torch.zeros(g * g, slots * n)
     for word, box in boxes:
-        for ch, cell in char_cells(word, box, size, patch):
-            c = ord(ch) - 33
-            if 0 <= c < len(GLYPHS) and cell is not None:
-                t[cell, c] = 1
+        for ch, x, y in char_centres(word, box):
+            c, px, py = ord(ch) - 33, int(x // patch), int(y // patch)
+            if 0 <= c < n and 0 <= px < g and 0 <= py < g:
+                slot = min(slots - 1, int((x - px * patch) * slots / patch))
+                t[py * g + px, slot * n + c] = 1
     return t
 
 
@@ -148,13 +158,13 @@ def glyph_loss_norm(glyphs, how):
     return glyphs.shape[0] * glyphs.shape[1]
 
 
-def batch_row(enc, path, prompt, answer, max_answer, boxes, size, with_patches=True):
+def batch_row(enc, path, prompt, answer, max_answer, boxes, size, with_patches=True, slots=1):
     """One sample as collate() and the losses take it: (ids, labels, pixels, glyph targets,
     (answer token patches, position of the first image token))."""
     ids, lab, spans, img0 = enc.example(prompt, answer, max_answer)
     # the answer tokens' patches feed only the pointer and readout losses
     cells = answer_patches(answer, boxes[path], spans, size) if with_patches else []
-    return ids, lab, preprocess(path, size), glyph_targets(boxes[path], size), (cells, img0)
+    return ids, lab, preprocess(path, size), glyph_targets(boxes[path], size, slots=slots), (cells, img0)
 
 
 def answer_patches(answer, boxes, spans, size, patch=14):
@@ -403,6 +413,9 @@ def main():
                          'and --init take the tower of their checkpoint instead')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--glyph-weight', type=float, default=0.5, help='weight of the auxiliary per-patch glyph loss')
+    ap.add_argument('--glyph-slots', type=int, default=None,
+                    help='columns per patch of the glyph targets (glyph_targets); default: what the glyph head '
+                    'of --init or --init-vision has, else 1 (a set per patch)')
     ap.add_argument('--glyph-norm', choices=['patches', 'glyphs'], default='patches',
                     help='divide the glyph loss by all patches of the batch, or by those holding a glyph '
                     '(so a batch of sparse scenes weighs as much as one of dense pages)')
@@ -505,10 +518,16 @@ def main():
     # the tokens before the image (BOS and the system prompt, the same in every sample) that
     # forward_shared_prefix runs once per batch; 0: the plain forward pass
     n_prefix = enc.prompt_ids('?').index(image_id) if args.share_prefix else 0
-    glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, len(GLYPHS))
     glyph_from = args.init or args.init_vision
-    if glyph_from and os.path.exists(os.path.join(glyph_from, 'glyph_head.pt')):
-        glyph_head.load_state_dict(torch.load(os.path.join(glyph_from, 'glyph_head.pt')))
+    head_file = os.path.join(glyph_from, 'glyph_head.pt') if glyph_from else ''
+    head_state = torch.load(head_file) if os.path.exists(head_file) else None
+    slots = head_state['weight'].shape[0] // len(GLYPHS) if head_state else 1
+    if head_state and args.glyph_slots not in (None, slots):
+        ap.error(f'--glyph-slots {args.glyph_slots}: the glyph head of {head_file} has {slots} slots')
+    slots = args.glyph_slots or slots
+    glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, slots * len(GLYPHS))
+    if head_state:
+        glyph_head.load_state_dict(head_state)
     layers = next(m for n, m in model.model.vision_tower.named_modules() if n.endswith('encoder.layers'))
     feature_layer = layers[model.config.vision_feature_layer]
     captured = {}
@@ -542,10 +561,11 @@ def main():
             qpos[k] += 1
             pos += 1
             if args.vision_only:  # images and their glyphs only
-                batch.append(([0], [0], preprocess(path, args.image_size), glyph_targets(boxes[path], args.image_size),
-                              ([], 0)))
+                batch.append(([0], [0], preprocess(path, args.image_size),
+                              glyph_targets(boxes[path], args.image_size, slots=slots), ([], 0)))
             else:
-                batch.append(batch_row(enc, path, prompt, answer, max_answer[k], boxes, args.image_size, uses_patches))
+                batch.append(batch_row(enc, path, prompt, answer, max_answer[k], boxes, args.image_size, uses_patches,
+                                       slots))
         ids, lab, att, px, glyphs = collate(batch, text.pad_token_id)
         supervised = []  # (layer, pointer targets): next token on pointer_layers, previous on prev_layers
         if args.pointer_weight > 0:
