@@ -44,12 +44,13 @@ def fit(model, train_dir, steps, cols, size):
         batch = rng.sample(paths[k], 16)
         x = features(model, torch.stack([preprocess(p, size) for p in batch]))
         tg = torch.stack([glyph_targets(boxes[k][p], size, slots=cols) for p in batch])
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(head(x), tg, reduction='sum')
-        (loss / glyph_loss_norm(tg, 'glyphs')).backward()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            head(x), tg, reduction='sum') / glyph_loss_norm(tg, 'glyphs')
+        loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
         if (step + 1) % 100 == 0:
-            print(f'step {step + 1} loss {loss.item() / glyph_loss_norm(tg, "glyphs"):.3f}', flush=True)
+            print(f'step {step + 1} loss {loss.item():.3f}', flush=True)
     return head
 
 
