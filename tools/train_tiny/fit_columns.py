@@ -17,16 +17,10 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe import column_probe  # noqa: E402
+from probe import column_probe, tower_features  # noqa: E402
 from train import GLYPHS, batch_weights, glyph_loss_norm, glyph_targets, load_boxes, load_samples, preprocess  # noqa: E402
 
 KINDS = ['textvqa', 'docvqa', 'ocrbench', 'synthdog']
-
-
-def features(model, px):
-    """The fixed tower's feature layer (-2), without the CLS token."""
-    with torch.no_grad():
-        return model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:]
 
 
 def fit(model, train_dir, steps, cols, size):
@@ -42,7 +36,7 @@ def fit(model, train_dir, steps, cols, size):
     for step in range(steps):
         k = rng.choices(KINDS, weights)[0]
         batch = rng.sample(paths[k], 16)
-        x = features(model, torch.stack([preprocess(p, size) for p in batch]))
+        x = tower_features(model, torch.stack([preprocess(p, size) for p in batch]))
         tg = torch.stack([glyph_targets(boxes[k][p], size, slots=cols) for p in batch])
         loss = torch.nn.functional.binary_cross_entropy_with_logits(
             head(x), tg, reduction='sum') / glyph_loss_norm(tg, 'glyphs')
@@ -69,7 +63,7 @@ def main():
         root = os.path.join(heldout, k)
         paths = [p for p, _, _ in load_samples(root, k)[:32]]
         with torch.no_grad():
-            logits = head(features(model, torch.stack([preprocess(p, size) for p in paths])))
+            logits = head(tower_features(model, torch.stack([preprocess(p, size) for p in paths])))
         print(f'{k:9s} ' + column_probe(logits, load_boxes(root, k), paths, size))
 
 

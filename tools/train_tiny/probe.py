@@ -79,18 +79,24 @@ def load_glyph_head(model, ckpt):
     return head
 
 
-def glyph_slot_logits(model, head, px):
-    """(images, patches, slots * glyphs): the glyph head on the feature layer the projector reads
-    (-2), without the CLS token, as in training."""
+def tower_features(model, px):
+    """(images, patches, hidden): the feature layer the projector reads (-2), without the CLS
+    token, as the glyph head sees it in training."""
     with torch.no_grad():
-        return head(model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:])
+        return model.model.vision_tower(px, output_hidden_states=True).hidden_states[-2][:, 1:]
+
+
+def by_column(x):
+    """(..., columns * glyphs) -> (..., columns, glyphs): a column head's output (train.py
+    --glyph-slots) or targets, one row per column."""
+    return x.reshape(*x.shape[:-1], -1, len(GLYPHS))
 
 
 def glyph_logits(model, head, px):
-    """(images, patches, glyphs): whether the patch holds the glyph, in any of the head's columns
-    (train.py --glyph-slots), so that heads with and without columns are probed alike."""
-    x = glyph_slot_logits(model, head, px)
-    return x.reshape(*x.shape[:-1], -1, len(GLYPHS)).amax(-2)
+    """(images, patches, glyphs): whether the patch holds the glyph, in any of the head's columns,
+    so that heads with and without columns are probed alike."""
+    with torch.no_grad():
+        return by_column(head(tower_features(model, px))).amax(-2)
 
 
 def glyph_probe(model, head, heldout, n=32):
@@ -104,7 +110,9 @@ def glyph_probe(model, head, heldout, n=32):
         s = load_samples(root, kind)[:n]
         px = torch.stack([preprocess(p, size) for p, _, _ in s])
         tg = torch.stack([glyph_targets(boxes[p], size) for p, _, _ in s])
-        logits = glyph_logits(model, head, px)
+        with torch.no_grad():
+            column_logits = head(tower_features(model, px))
+        logits = by_column(column_logits).amax(-2)  # as glyph_logits(), the tower run once
         pred = torch.sigmoid(logits) > 0.5
         tp = (pred & (tg > 0)).sum().item()
         one = tg.sum(-1) == 1
@@ -112,7 +120,7 @@ def glyph_probe(model, head, heldout, n=32):
         print(f'{kind:9s} glyph head: precision {tp / max(1, pred.sum().item()):.3f}, recall {tp / max(1, tg.sum().item()):.3f} '
               f'({int(tg.sum())} glyphs), top-1 on single-glyph patches {top1:.3f}')
         if head.out_features > len(GLYPHS):
-            print(f'{kind:9s} ' + column_probe(glyph_slot_logits(model, head, px), boxes, [p for p, _, _ in s], size))
+            print(f'{kind:9s} ' + column_probe(column_logits, boxes, [p for p, _, _ in s], size))
 
 
 def column_probe(logits, boxes, paths, size):
@@ -124,7 +132,7 @@ def column_probe(logits, boxes, paths, size):
     pred = logits > 0
     many = tg.sum(-1) >= 2
     by_col = (pred == tg).all(-1)
-    as_set = (pred.reshape(*pred.shape[:-1], cols, -1).any(-2) == tg.reshape(*tg.shape[:-1], cols, -1).any(-2)).all(-1)
+    as_set = (by_column(pred).any(-2) == by_column(tg).any(-2)).all(-1)
     n = max(1, int(many.sum()))
     return (f'{int(many.sum())} patches with 2+ glyphs: set exact {int((as_set & many).sum()) / n:.3f}, '
             f'columns exact {int((by_col & many).sum()) / n:.3f}')
