@@ -117,14 +117,21 @@ def char_centres(word, box):
     return [(ch, x0 + (i + 0.5) * (x1 - x0) / len(word), (y0 + y1) / 2) for i, ch in enumerate(word)]
 
 
-def char_cells(word, box, size, patch=14):
+def char_cells(word, box, size, patch=14, slots=1):
     """Per character of a word: (character, the patch index holding its centre, or None outside
-    the size x size image)."""
+    the size x size image); with slots > 1, (character, patch, column), the column as in
+    glyph_targets()."""
     g, out = size // patch, []
     for ch, x, y in char_centres(word, box):
         px, py = int(x // patch), int(y // patch)
-        out.append((ch, py * g + px if 0 <= px < g and 0 <= py < g else None))
+        cell = py * g + px if 0 <= px < g and 0 <= py < g else None
+        out.append((ch, cell, patch_column(x, px, patch, slots)) if slots > 1 else (ch, cell))
     return out
+
+
+def patch_column(x, px, patch, slots):
+    """Which of a patch's `slots` columns the horizontal position x (in patch column px) is in."""
+    return min(slots - 1, int((x - px * patch) * slots / patch))
 
 
 def glyph_targets(boxes, size, patch=14, slots=1):
@@ -142,8 +149,7 @@ def glyph_targets(boxes, size, patch=14, slots=1):
         for ch, x, y in char_centres(word, box):
             c, px, py = ord(ch) - 33, int(x // patch), int(y // patch)
             if 0 <= c < n and 0 <= px < g and 0 <= py < g:
-                slot = min(slots - 1, int((x - px * patch) * slots / patch))
-                t[py * g + px, slot * n + c] = 1
+                t[py * g + px, patch_column(x, px, patch, slots) * n + c] = 1
     return t
 
 
@@ -160,36 +166,43 @@ def glyph_loss_norm(glyphs, how):
 
 def batch_row(enc, path, prompt, answer, max_answer, boxes, size, with_patches=True, slots=1):
     """One sample as collate() and the losses take it: (ids, labels, pixels, glyph targets,
-    (answer token patches, position of the first image token))."""
+    (answer token patches, position of the first image token, answer token first columns))."""
     ids, lab, spans, img0 = enc.example(prompt, answer, max_answer)
     # the answer tokens' patches feed only the pointer and readout losses
-    cells = answer_patches(answer, boxes[path], spans, size) if with_patches else []
-    return ids, lab, preprocess(path, size), glyph_targets(boxes[path], size, slots=slots), (cells, img0)
+    cells, cols = answer_patches(answer, boxes[path], spans, size, slots=slots) if with_patches else ([], [])
+    return ids, lab, preprocess(path, size), glyph_targets(boxes[path], size, slots=slots), (cells, img0, cols)
 
 
-def answer_patches(answer, boxes, spans, size, patch=14):
+def answer_patches(answer, boxes, spans, size, patch=14, slots=0):
     """Per answer token, the patches holding its characters in the image (empty if the answer
     is not found among the generator's word boxes). The words of the image are joined with
     spaces in the boxes' order and the answer looked up there, ignoring case, and each character
     is at the patch char_cells() gives it. These are the targets of the attention supervision:
-    the decoder is told where the token it is about to write is drawn."""
-    page, where = [], []
+    the decoder is told where the token it is about to write is drawn.
+    With slots > 0 it returns (those patches, per token the column of its first patch as
+    patch_column() numbers a patch's `slots` columns, None where it has no patch)."""
+    page, where, column = [], [], []
     for word, box in boxes:
         if page:
             page.append(' ')
             where.append(None)
-        for ch, cell in char_cells(word, box, size, patch):
+            column.append(None)
+        for ch, cell, col in char_cells(word, box, size, patch, max(2, slots)):
             page.append(ch)
             where.append(cell)
+            column.append(col)
     at = ''.join(page).lower().find(answer.lower())
     if at < 0 or not answer:
-        return [[] for _ in spans]
-    out = []
+        out, first = [[] for _ in spans], [None for _ in spans]
+        return (out, first) if slots else out
+    out, first = [], []
     for s, e in spans:
-        cells = [where[at + i] for i in range(s, min(e, len(answer))) if where[at + i] is not None]
+        chars = [at + i for i in range(s, min(e, len(answer))) if where[at + i] is not None]
+        cells = [where[i] for i in chars]
         # the first character's patch first (token_patch_loss labels it), the others sorted
         out.append(cells[:1] + sorted(set(cells[1:]) - set(cells[:1])))
-    return out
+        first.append(column[chars[0]] if chars else None)
+    return (out, first) if slots else out
 
 
 def save_release(model, out):
@@ -203,12 +216,28 @@ def save_release(model, out):
                           image_std=CLIP_STD).save_pretrained(out)
 
 
-def save_checkpoint(model, glyph_head, tok, out):
-    """The training form of a model (fp32, with the glyph head and the tokenizer): what --init,
-    --init-vision and probe.py read."""
+def save_checkpoint(model, glyph_head, tok, out, column_maps=None):
+    """The training form of a model (fp32, with the glyph head, the readout's column maps if any,
+    and the tokenizer): what --init, --init-vision and probe.py read."""
     model.save_pretrained(out, safe_serialization=True)
     torch.save(glyph_head.state_dict(), os.path.join(out, 'glyph_head.pt'))
+    if column_maps is not None:
+        torch.save(column_maps.detach(), os.path.join(out, 'column_maps.pt'))
     save_tokenizer_dir(tok, out, llama_tokenizer_config(tok))
+
+
+def new_column_maps(args, ap, slots, d):
+    """--token-columns: token_patch_loss's map per column of a patch, (slots, d, d + 1) weight and
+    bias, each the identity at first (the plain readout) or --init's; None without the flag."""
+    if not args.token_columns:
+        return None
+    if args.token_weight <= 0 or slots < 2:
+        ap.error(f'--token-columns needs --token-weight > 0 and a glyph head of several columns (it has {slots})')
+    maps = torch.cat([torch.eye(d), torch.zeros(d, 1)], 1).repeat(slots, 1, 1)
+    saved = os.path.join(args.init, 'column_maps.pt') if args.init else ''
+    if os.path.exists(saved):
+        maps = torch.load(saved)
+    return torch.nn.Parameter(maps)
 
 
 class Encoder:
@@ -275,7 +304,7 @@ def pointer_targets(batch, back=0):
     starts). back=1 asks for the token just written, found by its content; back=0 for the next
     one. One row per (token, patch); `qid` numbers the (sample, token) pairs."""
     bs, qs, ks, qid, n = [], [], [], [], 0
-    for b, (x, y, _, _, (cells, img0)) in enumerate(batch):
+    for b, (x, y, _, _, (cells, img0, *_)) in enumerate(batch):
         first = next(i for i, v in enumerate(y) if v != -100)
         for j in range(len(cells)):
             cs = cells[max(0, j - back)]
@@ -291,22 +320,32 @@ def pointer_targets(batch, back=0):
             torch.tensor(ks, dtype=torch.long), torch.tensor(qid, dtype=torch.long), n)
 
 
-def token_patch_loss(model, image_features, batch):
+def token_patch_loss(model, image_features, batch, column_maps=None):
     """Cross-entropy of the decoder's own output head (final norm + lm_head) read directly on
     the projector's output at the patch where each answer token's first character is drawn,
     against that token. It puts the visual tokens in the space the output head reads, so that
-    a head attending to the right patch only has to copy it."""
-    rows, cols, tgt = [], [], []
-    for b, (x, y, _, _, (cells, img0)) in enumerate(batch):
+    a head attending to the right patch only has to copy it.
+    column_maps (slots, d, d + 1): a linear map per column of a patch, applied first, the one of
+    the column of the token's first character. Why: a patch holds 1.5-1.7 characters, so without
+    them the tokens of one patch ask its one vector for different tokens and the loss settles on
+    their mixture; with them the projector must keep every column's character apart, where a
+    decoder head (whose value and output projections are such a map) can pick it out."""
+    rows, cells_at, cols, tgt = [], [], [], []
+    for b, (x, y, _, _, (cells, img0, *first)) in enumerate(batch):
         a = [v for v in y if v != -100]
         for j, cs in enumerate(cells):
             if cs:
                 rows.append(b)
-                cols.append(cs[0])
+                cells_at.append(cs[0])
+                cols.append(first[0][j] if first else 0)
                 tgt.append(a[j])
     if not rows:
         return torch.zeros(())
-    f = image_features[torch.tensor(rows), torch.tensor(cols)]
+    f = image_features[torch.tensor(rows), torch.tensor(cells_at)]
+    if column_maps is not None:
+        m = column_maps.to(f.dtype)  # (slots, d, d + 1): weight, then bias
+        every = torch.stack([f @ m[c, :, :-1].T + m[c, :, -1] for c in range(len(m))], 1)
+        f = every[torch.arange(len(cols)), torch.tensor(cols)]
     logits = model.lm_head(model.model.language_model.norm(f)).float()
     return torch.nn.functional.cross_entropy(logits, torch.tensor(tgt))
 
@@ -424,6 +463,9 @@ def main():
     ap.add_argument('--pointer-layers', default='1,2,3', help='decoder layers whose first heads are supervised')
     ap.add_argument('--token-weight', type=float, default=0.0,
                     help='weight of the loss reading answer tokens straight off their patches (token_patch_loss); 0: off')
+    ap.add_argument('--token-columns', action='store_true',
+                    help='with --token-weight and a glyph head of several columns: the readout through a learnt '
+                    'map per column of the patch (token_patch_loss); training only, not in the model')
     ap.add_argument('--pointer-prev-layers', default='',
                     help='decoder layers whose first heads are pulled onto the token just written (e.g. 1)')
     ap.add_argument('--pointer-heads', type=int, default=4, help='how many heads (from head 0) per supervised layer')
@@ -528,12 +570,14 @@ def main():
     glyph_head = torch.nn.Linear(model.config.vision_config.hidden_size, slots * len(GLYPHS))
     if head_state:
         glyph_head.load_state_dict(head_state)
+    column_maps = new_column_maps(args, ap, slots, model.config.text_config.hidden_size)
+    trained = list(model.parameters()) + list(glyph_head.parameters()) + ([column_maps] if column_maps is not None else [])
     layers = next(m for n, m in model.model.vision_tower.named_modules() if n.endswith('encoder.layers'))
     feature_layer = layers[model.config.vision_feature_layer]
     captured = {}
     feature_layer.register_forward_hook(lambda mod, inp, out: captured.__setitem__('x', out))
     model.model.multi_modal_projector.register_forward_hook(lambda mod, inp, out: captured.__setitem__('proj', out))
-    opt = torch.optim.AdamW(list(model.parameters()) + list(glyph_head.parameters()), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     max_answer = {'textvqa': 16, 'docvqa': 24, 'ocrbench': 24, 'synthdog': 96}
     # Each batch holds one kind (so synthdog's long answers do not pad every batch), the kind
     # drawn in proportion to its share of the data; samples within a kind in a seeded shuffle.
@@ -596,13 +640,13 @@ def main():
                                                 args.pointer_heads, args.row_attention)
                 loss, attentions = out.loss, out.attentions
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
-        tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch)
+        tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch, column_maps)
                     if args.token_weight > 0 else torch.zeros(()))
         ptr_loss = pointer_loss(attentions, supervised, args.pointer_heads, q_offset) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logits, glyphs, reduction='sum') / glyph_loss_norm(glyphs, args.glyph_norm)
         (loss + args.glyph_weight * glyph_loss + args.pointer_weight * ptr_loss + args.token_weight * tok_loss).backward()
-        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(glyph_head.parameters()), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         tema = tok_loss.item() if tema is None else 0.98 * tema + 0.02 * tok_loss.item()
@@ -614,7 +658,7 @@ def main():
         if step % 50 == 0:
             print(f'step {step} {(time.time() - t0) / 60:.1f} min loss {ema:.4f} glyph {gema:.4f} pointer {pema:.4f} token {tema:.4f} lr {lr:.2e}', flush=True)
         if (args.save_every and step % args.save_every == 0) or last:  # the last step's state is kept too
-            save_checkpoint(model, glyph_head, tok, os.path.join(args.out, 'checkpoint'))
+            save_checkpoint(model, glyph_head, tok, os.path.join(args.out, 'checkpoint'), column_maps)
         if step % args.eval_every == 0 or last:
             model.eval()
             accs = []
