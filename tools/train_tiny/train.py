@@ -229,7 +229,7 @@ def save_checkpoint(model, glyph_head, tok, out, column_maps=None):
 def new_column_maps(args, ap, slots, d):
     """--token-columns: token_patch_loss's map per column of a patch, (slots, d, d + 1) weight and
     bias, each the identity at first (the plain readout) or --init's; None without the flag."""
-    if not args.token_columns:
+    if args.token_columns == 'off':
         return None
     if args.token_weight <= 0 or slots < 2:
         ap.error(f'--token-columns needs --token-weight > 0 and a glyph head of several columns (it has {slots})')
@@ -320,7 +320,7 @@ def pointer_targets(batch, back=0):
             torch.tensor(ks, dtype=torch.long), torch.tensor(qid, dtype=torch.long), n)
 
 
-def token_patch_loss(model, image_features, batch, column_maps=None):
+def token_patch_loss(model, image_features, batch, column_maps=None, keep_plain=False):
     """Cross-entropy of the decoder's own output head (final norm + lm_head) read directly on
     the projector's output at the patch where each answer token's first character is drawn,
     against that token. It puts the visual tokens in the space the output head reads, so that
@@ -329,7 +329,10 @@ def token_patch_loss(model, image_features, batch, column_maps=None):
     the column of the token's first character. Why: a patch holds 1.5-1.7 characters, so without
     them the tokens of one patch ask its one vector for different tokens and the loss settles on
     their mixture; with them the projector must keep every column's character apart, where a
-    decoder head (whose value and output projections are such a map) can pick it out."""
+    decoder head (whose value and output projections are such a map) can pick it out.
+    keep_plain: the sum of the plain readout and the one through column_maps. The maps alone
+    (README item 25) let the projector's output leave the space the output head reads, and the
+    decoder learnt more slowly; the plain term keeps it there."""
     rows, cells_at, cols, tgt = [], [], [], []
     for b, (x, y, _, _, (cells, img0, *first)) in enumerate(batch):
         a = [v for v in y if v != -100]
@@ -342,12 +345,15 @@ def token_patch_loss(model, image_features, batch, column_maps=None):
     if not rows:
         return torch.zeros(())
     f = image_features[torch.tensor(rows), torch.tensor(cells_at)]
-    if column_maps is not None:
-        m = column_maps.to(f.dtype)  # (slots, d, d + 1): weight, then bias
-        every = torch.stack([f @ m[c, :, :-1].T + m[c, :, -1] for c in range(len(m))], 1)
-        f = every[torch.arange(len(cols)), torch.tensor(cols)]
-    logits = model.lm_head(model.model.language_model.norm(f)).float()
-    return torch.nn.functional.cross_entropy(logits, torch.tensor(tgt))
+    tgt = torch.tensor(tgt)
+    def readout(v):
+        return torch.nn.functional.cross_entropy(model.lm_head(model.model.language_model.norm(v)).float(), tgt)
+    if column_maps is None:
+        return readout(f)
+    m = column_maps.to(f.dtype)  # (slots, d, d + 1): weight, then bias
+    every = torch.stack([f @ m[c, :, :-1].T + m[c, :, -1] for c in range(len(m))], 1)
+    loss = readout(every[torch.arange(len(cols)), torch.tensor(cols)])
+    return loss + readout(f) if keep_plain else loss
 
 
 def forward_shared_prefix(model, ids, att, px, lab, n_prefix, output_attentions):
@@ -463,9 +469,10 @@ def main():
     ap.add_argument('--pointer-layers', default='1,2,3', help='decoder layers whose first heads are supervised')
     ap.add_argument('--token-weight', type=float, default=0.0,
                     help='weight of the loss reading answer tokens straight off their patches (token_patch_loss); 0: off')
-    ap.add_argument('--token-columns', action='store_true',
+    ap.add_argument('--token-columns', choices=['off', 'instead', 'also'], default='off',
                     help='with --token-weight and a glyph head of several columns: the readout through a learnt '
-                    'map per column of the patch (token_patch_loss); training only, not in the model')
+                    'map per column of the patch (token_patch_loss), instead of the plain one or as well; the '
+                    'maps are training only, not in the model')
     ap.add_argument('--pointer-prev-layers', default='',
                     help='decoder layers whose first heads are pulled onto the token just written (e.g. 1)')
     ap.add_argument('--pointer-heads', type=int, default=4, help='how many heads (from head 0) per supervised layer')
@@ -640,7 +647,8 @@ def main():
                                                 args.pointer_heads, args.row_attention)
                 loss, attentions = out.loss, out.attentions
             logits = glyph_head(captured['x'][:, 1:].float())  # patches, not the CLS token
-        tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch, column_maps)
+        tok_loss = (token_patch_loss(model, captured['proj'].reshape(len(batch), n_image, -1), batch, column_maps,
+                                     args.token_columns == 'also')
                     if args.token_weight > 0 else torch.zeros(()))
         ptr_loss = pointer_loss(attentions, supervised, args.pointer_heads, q_offset) if supervised else torch.zeros(())
         glyph_loss = torch.nn.functional.binary_cross_entropy_with_logits(
