@@ -58,7 +58,8 @@ def pointer_probe(model, enc, pad_id, heldout, n=12):
         batch = []
         for path, prompt, answer in load_samples(root, kind)[:n]:
             ids, lab, spans, img0 = enc.example(prompt, answer, 96 if kind == "synthdog" else 24)
-            batch.append((ids, lab, preprocess(path, size), torch.zeros(1), (answer_patches(answer, boxes[path], spans, size), img0)))
+            cells, first = answer_patches(answer, boxes[path], spans, size)
+            batch.append((ids, lab, preprocess(path, size), torch.zeros(1), (cells, img0, first)))
         ids, lab, att, px, _ = collate(batch, pad_id)
         bs, qs, ks, qid, m = pointer_targets(batch)
         with torch.no_grad():
@@ -182,7 +183,7 @@ def glyph_misses(model, head, heldout, n=96):
         rows = []  # (contrast, width, light ink, near, hit)
         for i, p in enumerate(paths):
             for (word, box), (contrast, width, light) in zip(boxes[p], word_looks(p, boxes[p])):
-                for ch, cell in char_cells(word, box, size):
+                for ch, cell, _ in char_cells(word, box, size):
                     c = ord(ch) - 33
                     if not 0 <= c < len(GLYPHS) or cell is None:
                         continue

@@ -119,19 +119,13 @@ def char_centres(word, box):
 
 def char_cells(word, box, size, patch=14, slots=1):
     """Per character of a word: (character, the patch index holding its centre, or None outside
-    the size x size image); with slots > 1, (character, patch, column), the column as in
-    glyph_targets()."""
+    the size x size image, and which of the patch's `slots` columns the centre is in)."""
     g, out = size // patch, []
     for ch, x, y in char_centres(word, box):
         px, py = int(x // patch), int(y // patch)
         cell = py * g + px if 0 <= px < g and 0 <= py < g else None
-        out.append((ch, cell, patch_column(x, px, patch, slots)) if slots > 1 else (ch, cell))
+        out.append((ch, cell, min(slots - 1, int((x - px * patch) * slots / patch))))
     return out
-
-
-def patch_column(x, px, patch, slots):
-    """Which of a patch's `slots` columns the horizontal position x (in patch column px) is in."""
-    return min(slots - 1, int((x - px * patch) * slots / patch))
 
 
 def glyph_targets(boxes, size, patch=14, slots=1):
@@ -146,10 +140,10 @@ def glyph_targets(boxes, size, patch=14, slots=1):
     g, n = size // patch, len(GLYPHS)
     t = torch.zeros(g * g, slots * n)
     for word, box in boxes:
-        for ch, x, y in char_centres(word, box):
-            c, px, py = ord(ch) - 33, int(x // patch), int(y // patch)
-            if 0 <= c < n and 0 <= px < g and 0 <= py < g:
-                t[py * g + px, patch_column(x, px, patch, slots) * n + c] = 1
+        for ch, cell, col in char_cells(word, box, size, patch, slots):
+            c = ord(ch) - 33
+            if 0 <= c < n and cell is not None:
+                t[cell, col * n + c] = 1
     return t
 
 
@@ -173,28 +167,27 @@ def batch_row(enc, path, prompt, answer, max_answer, boxes, size, with_patches=T
     return ids, lab, preprocess(path, size), glyph_targets(boxes[path], size, slots=slots), (cells, img0, cols)
 
 
-def answer_patches(answer, boxes, spans, size, patch=14, slots=0):
+def answer_patches(answer, boxes, spans, size, patch=14, slots=1):
     """Per answer token, the patches holding its characters in the image (empty if the answer
     is not found among the generator's word boxes). The words of the image are joined with
     spaces in the boxes' order and the answer looked up there, ignoring case, and each character
     is at the patch char_cells() gives it. These are the targets of the attention supervision:
     the decoder is told where the token it is about to write is drawn.
-    With slots > 0 it returns (those patches, per token the column of its first patch as
-    patch_column() numbers a patch's `slots` columns, None where it has no patch)."""
+    Returns (those patches, per token the column of its first character as char_cells() numbers a
+    patch's `slots` columns, None where it has no patch)."""
     page, where, column = [], [], []
     for word, box in boxes:
         if page:
             page.append(' ')
             where.append(None)
             column.append(None)
-        for ch, cell, col in char_cells(word, box, size, patch, max(2, slots)):
+        for ch, cell, col in char_cells(word, box, size, patch, slots):
             page.append(ch)
             where.append(cell)
             column.append(col)
     at = ''.join(page).lower().find(answer.lower())
     if at < 0 or not answer:
-        out, first = [[] for _ in spans], [None for _ in spans]
-        return (out, first) if slots else out
+        return [[] for _ in spans], [None for _ in spans]
     out, first = [], []
     for s, e in spans:
         chars = [at + i for i in range(s, min(e, len(answer))) if where[at + i] is not None]
@@ -202,7 +195,7 @@ def answer_patches(answer, boxes, spans, size, patch=14, slots=0):
         # the first character's patch first (token_patch_loss labels it), the others sorted
         out.append(cells[:1] + sorted(set(cells[1:]) - set(cells[:1])))
         first.append(column[chars[0]] if chars else None)
-    return (out, first) if slots else out
+    return out, first
 
 
 def save_release(model, out):
@@ -304,7 +297,7 @@ def pointer_targets(batch, back=0):
     starts). back=1 asks for the token just written, found by its content; back=0 for the next
     one. One row per (token, patch); `qid` numbers the (sample, token) pairs."""
     bs, qs, ks, qid, n = [], [], [], [], 0
-    for b, (x, y, _, _, (cells, img0, *_)) in enumerate(batch):
+    for b, (x, y, _, _, (cells, img0, _)) in enumerate(batch):
         first = next(i for i, v in enumerate(y) if v != -100)
         for j in range(len(cells)):
             cs = cells[max(0, j - back)]
@@ -334,13 +327,13 @@ def token_patch_loss(model, image_features, batch, column_maps=None, keep_plain=
     (README item 25) let the projector's output leave the space the output head reads, and the
     decoder learnt more slowly; the plain term keeps it there."""
     rows, cells_at, cols, tgt = [], [], [], []
-    for b, (x, y, _, _, (cells, img0, *first)) in enumerate(batch):
+    for b, (x, y, _, _, (cells, img0, first)) in enumerate(batch):
         a = [v for v in y if v != -100]
         for j, cs in enumerate(cells):
             if cs:
                 rows.append(b)
                 cells_at.append(cs[0])
-                cols.append(first[0][j] if first else 0)
+                cols.append(first[j])
                 tgt.append(a[j])
     if not rows:
         return torch.zeros(())
