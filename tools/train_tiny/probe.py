@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import (GLYPHS, Encoder, answer_patches, char_cells, collate, glyph_targets, load_boxes,  # noqa: E402
+from train import (GLYPHS, Encoder, batch_row, char_cells, collate, glyph_targets, load_boxes,  # noqa: E402
                    load_samples, pointer_targets, preprocess)
 
 
@@ -57,9 +57,7 @@ def pointer_probe(model, enc, pad_id, heldout, n=12):
         boxes = load_boxes(root, kind)
         batch = []
         for path, prompt, answer in load_samples(root, kind)[:n]:
-            ids, lab, spans, img0 = enc.example(prompt, answer, 96 if kind == "synthdog" else 24)
-            cells, first = answer_patches(answer, boxes[path], spans, size)
-            batch.append((ids, lab, preprocess(path, size), torch.zeros(1), (cells, img0, first)))
+            batch.append(batch_row(enc, path, prompt, answer, 96 if kind == "synthdog" else 24, boxes, size))
         ids, lab, att, px, _ = collate(batch, pad_id)
         bs, qs, ks, qid, m = pointer_targets(batch)
         with torch.no_grad():

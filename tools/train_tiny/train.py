@@ -343,9 +343,8 @@ def token_patch_loss(model, image_features, batch, column_maps=None, keep_plain=
         return torch.nn.functional.cross_entropy(model.lm_head(model.model.language_model.norm(v)).float(), tgt)
     if column_maps is None:
         return readout(f)
-    m = column_maps.to(f.dtype)  # (slots, d, d + 1): weight, then bias
-    every = torch.stack([f @ m[c, :, :-1].T + m[c, :, -1] for c in range(len(m))], 1)
-    loss = readout(every[torch.arange(len(cols)), torch.tensor(cols)])
+    m = column_maps.to(f.dtype)[torch.tensor(cols)]  # per row its column's (d, d + 1): weight, then bias
+    loss = readout(torch.einsum('re,rde->rd', f, m[:, :, :-1]) + m[:, :, -1])
     return loss + readout(f) if keep_plain else loss
 
 
