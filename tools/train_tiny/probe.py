@@ -15,6 +15,12 @@
    the glyph targets could buy); then the recall split by the word's ink contrast, its
    character width (quartiles of the kind's characters) and whether the ink is lighter than its
    ground.
+5. answer errors: per kind, the answers read with the right answer fed back (teacher forcing).
+   Greedy decoding gets an answer exactly right if and only if every one of its tokens is the
+   argmax here, so this says where exact matches are lost: the share of tokens wrong by position
+   in the answer, and for each answer's first wrong token whether the glyph head names that
+   token's first character in its column of the patch (its most likely glyph there, and whether
+   with p > 0.5): misread in the tower, or lost in the decoder.
 
     python3 tools/train_tiny/probe.py CHECKPOINT_DIR HELDOUT_DIR    (HELDOUT_DIR: make_data.sh's heldout/)
 """
@@ -200,6 +206,49 @@ def glyph_misses(model, head, heldout, n=96):
         print('          ' + recall_by(rows, lambda r: r[1], 'by character width (px)', '.1f'))
 
 
+def answer_errors(model, enc, pad_id, head, heldout, n=192):
+    """Per kind: teacher-forced answer tokens against the decoder's argmax (see the module
+    docstring, 5). The glyph head's reading of a token is the most likely glyph of the column
+    (train.py --glyph-slots) of the patch that holds the token's first character."""
+    size = model.config.vision_config.image_size
+    slots = head.out_features // len(GLYPHS)
+    for kind in ['textvqa', 'docvqa', 'ocrbench']:
+        root = os.path.join(heldout, kind)
+        boxes = load_boxes(root, kind)
+        samples = load_samples(root, kind)[:n]
+        exact, wrong, seen = 0, [0] * 7, [0] * 7
+        first = {'tower': 0, 'unsure': 0, 'decoder': 0, 'no patch': 0}
+        for i in range(0, len(samples), 16):
+            rows = [batch_row(enc, p, q, a, 24, boxes, size, slots=slots) for p, q, a in samples[i:i + 16]]
+            ids, lab, att, px, _ = collate(rows, pad_id)
+            with torch.no_grad():
+                logits = model(input_ids=ids, attention_mask=att, pixel_values=px).logits
+                glyphs = by_column(head(tower_features(model, px)))
+            for b, (_, _, _, _, (cells, _, columns)) in enumerate(rows):
+                at = (lab[b] != -100).nonzero().flatten()
+                ok = (logits[b, at - 1].argmax(-1) == lab[b, at]).tolist()
+                exact += all(ok)
+                for j, right in enumerate(ok):
+                    seen[min(j, 6)] += 1
+                    wrong[min(j, 6)] += not right
+                if all(ok):
+                    continue
+                j = ok.index(False)
+                text = enc.tok.id_to_token(int(lab[b, at[j]])).replace('\u2581', '')
+                if j >= len(cells) or not cells[j] or columns[j] is None or not text:
+                    first['no patch'] += 1
+                else:
+                    column = glyphs[b, cells[j][0], columns[j]]
+                    if GLYPHS[int(column.argmax())] != text[0]:
+                        first['tower'] += 1
+                    else:
+                        first['decoder' if column.max() > 0 else 'unsure'] += 1
+        by_pos = ', '.join(f'{j if j < 6 else "6+"}: {wrong[j] / max(1, seen[j]):.2f}' for j in range(7) if seen[j])
+        print(f'{kind:9s} answer errors: {exact}/{len(samples)} answers every token right; share of tokens '
+              f'wrong by position ({by_pos}); first wrong token: glyph head misreads it {first["tower"]}, '
+              f'reads it but under p 0.5 {first["unsure"]}, reads it {first["decoder"]}, no patch {first["no patch"]}')
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -218,6 +267,7 @@ def main():
     head = load_glyph_head(model, ckpt)  # saved next to training checkpoints, not in the release
     glyph_probe(model, head, heldout)
     glyph_misses(model, head, heldout)
+    answer_errors(model, enc, tok.token_to_id('<pad>'), head, heldout)
 
 
 if __name__ == '__main__':
