@@ -24,21 +24,19 @@
 /* The mean score of the fixture's samples per benchmark, as measured with the shipped model
    (transformers and C agree on every answer, so this is one number): the band is that number
    +- one sample's worth of score (1/17, 1/17, 1/16), a guard against silent changes rather than
-   a re-measurement of the model card's 500-sample accuracies. Measured with the shipped model
-   (models/tiny-llava/README.md): 0.412, 0.960 (ANLS), 0.562. The TextVQA-like mean is seven
-   answers of 17 and the OCRBench-like mean nine of 16 (noisy draws: the model scores 0.644 and
-   474/1000 on the demo's 500 questions each), so a decoder that stops reading fails either band.
-   The DocVQA-like band's floor is above issue 5's target (ANLS >= 0.5); TextVQA-like (0.6) and
-   OCRBench-like (500/1000) are not shown by so few samples.
-   Retraining the model means regenerating the fixture and moving these bands. */
+   a re-measurement of the model card's 500-sample accuracies (that is the next test's job).
+   Measured with the shipped model (models/tiny-llava/README.md): 0.471, 0.822 (ANLS), 0.500.
+   So few samples are noisy draws (the model scores 0.658 and 512/1000 on the demo's 500
+   questions each, where these 17 and 16 give 0.471 and 0.500), but a decoder that stops reading
+   fails any band. Retraining the model means regenerating the fixture and moving these bands. */
 struct band {
     const char *kind;
     double lo, hi;
 };
 static const struct band bands[] = {
-    {"textvqa", 0.352, 0.472},
-    {"docvqa", 0.901, 1.000},
-    {"ocrbench", 0.499, 0.626},
+    {"textvqa", 0.411, 0.530},
+    {"docvqa", 0.762, 0.882},
+    {"ocrbench", 0.437, 0.563},
 };
 #define N_KINDS 3
 
@@ -89,12 +87,13 @@ static int fixture_count(const char *kind, int *max_new) {
     return n;
 }
 
-static int synth_kind(const char *kind, int n) {
-    char opts[256], count[16], out[128];
+/* Draws the first n evaluation samples of this kind (the demo's stream) into DIR/kind. */
+static int synth_kind(const char *dir, const char *kind, int n) {
+    char opts[256], count[16], out[160];
     const char *argv[40] = {"synth", "--kind", kind, "--n", count, "--seed", "0", "--split", "eval", "--quiet"};
     int argc = 10;
     snprintf(count, sizeof count, "%d", n);
-    snprintf(out, sizeof out, "%s/%s", tmpdir, kind);
+    snprintf(out, sizeof out, "%s/%s", dir, kind);
     int k = synth_options(kind, opts, sizeof opts, argv + argc, 26);
     if (k < 0) return fprintf(stderr, "cannot read scripts/synth-options.sh for %s\n", kind), -1;
     argc += k;
@@ -114,7 +113,7 @@ static int setup(void **state) {
     if (!mkdtemp(tmpdir)) return -1;
     for (int k = 0; k < N_KINDS; k++) {
         int max_new = 0, n = fixture_count(bands[k].kind, &max_new);
-        if (n == 0 || synth_kind(bands[k].kind, n)) return -1;
+        if (n == 0 || synth_kind(tmpdir, bands[k].kind, n)) return -1;
     }
     return 0;
 }
@@ -217,10 +216,77 @@ static void test_answers_equal_transformers_and_accuracy_in_band(void **state) {
     }
 }
 
+/* Issue 5's targets, measured as the model card measures them: the full cache on the demo's 500
+   evaluation questions per benchmark (--split eval --seed 0, what evaluate.sh and `make demo`
+   draw; the benchmarks' answer lengths 16 / 32 / 32). Each mean must lie within three answers'
+   worth (0.006) of the model card's number, and at or above the target. Unlike the 50-sample
+   parity check this is the measurement itself, not a noisy sample of it: it costs ~45 s of the
+   suite on 2 cores, the price of a test that fails when the shipped model stops meeting them. */
+struct target {
+    const char *kind;
+    int max_new_tokens;
+    double card, target;
+};
+static const struct target targets[] = {
+    {"textvqa", 16, 0.658, 0.6},  /* VQA accuracy */
+    {"docvqa", 32, 0.772, 0.5},   /* ANLS */
+    {"ocrbench", 32, 0.512, 0.5}, /* 512 of 1000, scaled */
+};
+#define DEMO_QUESTIONS 500
+#define CARD_TOLERANCE 0.006
+
+static double mean_score(struct results_db *db, const char *kind, int *n) {
+    sqlite3_stmt *st;
+    const char *sql = "SELECT COUNT(*), AVG(s.score) FROM samples s JOIN runs r ON r.id = s.run_id "
+                      "WHERE r.method = 'fullkv' AND r.dataset = ?1 AND s.error IS NULL";
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(db->sql));
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    *n = sqlite3_column_int(st, 0);
+    double mean = sqlite3_column_double(st, 1);
+    sqlite3_finalize(st);
+    return mean;
+}
+
+static void test_demo_draw_meets_issue_targets(void **state) {
+    char dir[96], db_path[128], specs[N_KINDS][256];
+    snprintf(dir, sizeof dir, "%s/demo", tmpdir);
+    snprintf(db_path, sizeof db_path, "%s/demo.sqlite", tmpdir);
+    const char *argv[32] = {"sweep", "--model", MODEL, "--methods", "fullkv", "--budgets", "64", "--db", db_path,
+                            "--threads", "2", "--quiet"};
+    int argc = 12;
+    for (int k = 0; k < N_KINDS; k++) {
+        const char *kind = targets[k].kind;
+        assert_int_equal(synth_kind(dir, kind, DEMO_QUESTIONS), 0);
+        snprintf(specs[k], sizeof specs[k], "%s=%s/%s/%s:max_new_tokens=%d", kind, dir, kind, annotation_name(kind),
+                 targets[k].max_new_tokens);
+        argv[argc++] = "--data";
+        argv[argc++] = specs[k];
+    }
+    assert_int_equal(cmd_sweep(argc, (char **)argv), 0);
+
+    struct results_db *db;
+    struct error err = {0};
+    CHECK_OK(results_open(db_path, RESULTS_OPEN_READONLY, &db, &err), &err);
+    for (int k = 0; k < N_KINDS; k++) {
+        int n = 0;
+        double mean = mean_score(db, targets[k].kind, &n);
+        print_message("%s: %d questions, full cache %.3f (model card %.3f, target %.1f)\n", targets[k].kind, n, mean,
+                      targets[k].card, targets[k].target);
+        assert_int_equal(n, DEMO_QUESTIONS);
+        if (fabs(mean - targets[k].card) > CARD_TOLERANCE)
+            fail_msg("%s: %.3f is not the model card's %.3f", targets[k].kind, mean, targets[k].card);
+        if (mean < targets[k].target)
+            fail_msg("%s: %.3f is under issue 5's target %.1f", targets[k].kind, mean, targets[k].target);
+    }
+    results_close(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_loads_from_clone),
         cmocka_unit_test(test_answers_equal_transformers_and_accuracy_in_band),
+        cmocka_unit_test(test_demo_draw_meets_issue_targets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
