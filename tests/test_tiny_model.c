@@ -154,21 +154,28 @@ static int lookup(struct results_db *db, const char *kind, const char *key, char
     return found;
 }
 
-static void test_answers_equal_transformers_and_accuracy_in_band(void **state) {
-    char db_path[128], specs[N_KINDS][256];
-    snprintf(db_path, sizeof db_path, "%s/tiny.sqlite", tmpdir);
+/* `sparsemm sweep` of the shipped model under the full cache, one --data spec per benchmark. */
+static int sweep_full_cache(const char *db_path, char specs[N_KINDS][256]) {
     const char *argv[32] = {"sweep", "--model", MODEL, "--methods", "fullkv", "--budgets", "64", "--db", db_path,
                             "--threads", "2", "--quiet"};
     int argc = 12;
+    for (int k = 0; k < N_KINDS; k++) {
+        argv[argc++] = "--data";
+        argv[argc++] = specs[k];
+    }
+    return cmd_sweep(argc, (char **)argv);
+}
+
+static void test_answers_equal_transformers_and_accuracy_in_band(void **state) {
+    char db_path[128], specs[N_KINDS][256];
+    snprintf(db_path, sizeof db_path, "%s/tiny.sqlite", tmpdir);
     for (int k = 0; k < N_KINDS; k++) {
         int max_new = 0;
         fixture_count(bands[k].kind, &max_new);
         snprintf(specs[k], sizeof specs[k], "%s=%s/%s/%s:max_new_tokens=%d", bands[k].kind, tmpdir, bands[k].kind,
                  annotation_name(bands[k].kind), max_new);
-        argv[argc++] = "--data";
-        argv[argc++] = specs[k];
     }
-    assert_int_equal(cmd_sweep(argc, (char **)argv), 0);
+    assert_int_equal(sweep_full_cache(db_path, specs), 0);
 
     struct dataset ds[N_KINDS];
     struct error err = {0};
@@ -235,10 +242,11 @@ static const struct target targets[] = {
 #define DEMO_QUESTIONS 500
 #define CARD_TOLERANCE 0.006
 
+/* The full-cache run's mean score and scored-sample count, from the results schema's run_metrics
+   view (results/schema.c; errored samples are left out of the mean and the count). */
 static double mean_score(struct results_db *db, const char *kind, int *n) {
     sqlite3_stmt *st;
-    const char *sql = "SELECT COUNT(*), AVG(s.score) FROM samples s JOIN runs r ON r.id = s.run_id "
-                      "WHERE r.method = 'fullkv' AND r.dataset = ?1 AND s.error IS NULL";
+    const char *sql = "SELECT n_samples, mean_score FROM run_metrics WHERE method = 'fullkv' AND dataset = ?1";
     if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(db->sql));
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -252,18 +260,13 @@ static void test_demo_draw_meets_issue_targets(void **state) {
     char dir[96], db_path[128], specs[N_KINDS][256];
     snprintf(dir, sizeof dir, "%s/demo", tmpdir);
     snprintf(db_path, sizeof db_path, "%s/demo.sqlite", tmpdir);
-    const char *argv[32] = {"sweep", "--model", MODEL, "--methods", "fullkv", "--budgets", "64", "--db", db_path,
-                            "--threads", "2", "--quiet"};
-    int argc = 12;
     for (int k = 0; k < N_KINDS; k++) {
         const char *kind = targets[k].kind;
         assert_int_equal(synth_kind(dir, kind, DEMO_QUESTIONS), 0);
         snprintf(specs[k], sizeof specs[k], "%s=%s/%s/%s:max_new_tokens=%d", kind, dir, kind, annotation_name(kind),
                  targets[k].max_new_tokens);
-        argv[argc++] = "--data";
-        argv[argc++] = specs[k];
     }
-    assert_int_equal(cmd_sweep(argc, (char **)argv), 0);
+    assert_int_equal(sweep_full_cache(db_path, specs), 0);
 
     struct results_db *db;
     struct error err = {0};
